@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Uring build entry point (build.ps1 mirrors it for PowerShell users).
+#   ./build.sh generate   regenerate src/Bindings/Generated from the pinned default liburing
+#                         and print what changed against the checked-in bindings
+#   ./build.sh test       build everything and run every test; ends with "N passed, N failed, N skipped"
+#   ./build.sh bench      run the benchmarks (see bench/README.md)
+# Both install what they need (Debian packages, the pinned liburing) on first use.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root="$PWD"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { echo "==> $*" >&2; }
+
+# Debian packages the build and tests use: libclang for the generator, gcc for the layout
+# checks, binutils' nm for the export list, fio for the file benchmark, python3 for the
+# Python package.
+ensure_packages() {
+  local wanted=(libclang1-14 libclang-common-14-dev gcc libc6-dev binutils python3 "$@")
+  local missing=()
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+}
+
+generator() {
+  dotnet build generator/Uring.Generator.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
+  dotnet generator/bin/Release/net10.0/uring-gen.dll "$@"
+}
+
+cmd_generate() {
+  ensure_dotnet; ensure_packages
+  log "fetching the pinned default liburing"
+  liburing-headers/fetch.sh >/dev/null
+  dotnet build generator/Uring.Generator.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
+  local start end
+  start=$(date +%s%N)
+  dotnet generator/bin/Release/net10.0/uring-gen.dll generate "$@"
+  end=$(date +%s%N)
+  log "uring-gen generate: $(( (end - start) / 1000000 )) ms wall clock, process start included"
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    local changes; changes="$(git status --porcelain -- src/Bindings/Generated | wc -l)"
+    if [ "$changes" -eq 0 ]; then
+      log "src/Bindings/Generated is identical to the checked-in bindings"
+    else
+      log "src/Bindings/Generated differs from the checked-in bindings in $changes files:"
+      git status --short -- src/Bindings/Generated >&2
+    fi
+  fi
+}
+
+# Counts from every runner, summed into the closing line.
+passed=0; failed=0; skipped=0
+count_dotnet() {  # parses "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12"
+  local line
+  while read -r line; do
+    local f p s
+    f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")
+    p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
+    s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  done < <(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$1" || true)
+}
+
+check() {  # check NAME COMMAND...: a script-level test, counted like the others
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); log "PASS $name"; else failed=$((failed + 1)); log "FAIL $name"; fi
+}
+
+regenerated_default_is_clean() {
+  generator generate >/dev/null
+  local dirty; dirty="$(git status --porcelain -- src/Bindings/Generated)"
+  [ -z "$dirty" ] || { echo "regenerating changed the checked-in bindings:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- src/Bindings/Generated >&2; return 1; }
+}
+
+cmd_test() {
+  ensure_dotnet; ensure_packages
+  for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
+    liburing-headers/fetch.sh "$gen" >/dev/null
+  done
+  log "building"
+  dotnet build Uring.sln -c Release -nologo -v q -clp:ErrorsOnly
+
+  if git rev-parse --git-dir >/dev/null 2>&1 && [ -z "${URING_SKIP_CLEAN_CHECK:-}" ]; then
+    check "regenerating the pinned default leaves git status clean" regenerated_default_is_clean
+  fi
+
+  local results="$root/artifacts/test-results"
+  rm -rf "$results"; mkdir -p "$results"
+  for project in tests/*/*.csproj; do
+    local name; name="$(basename "$project" .csproj)"
+    log "dotnet test $name"
+    dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" \
+      >"$results/$name.log" 2>&1 || true
+    grep -E '^\s+(Failed|Skipped) ' "$results/$name.log" | head -50 >&2 || true
+    grep -E '(Passed|Failed)! +- ' "$results/$name.log" >&2 || { echo "no test summary from $name:" >&2; tail -30 "$results/$name.log" >&2; failed=$((failed + 1)); }
+    count_dotnet "$results/$name.log"
+  done
+
+  if [ -f python/tests/run.py ]; then
+    log "python tests"
+    python3 python/tests/run.py >"$results/python.log" 2>&1 || true
+    tail -5 "$results/python.log" >&2
+    local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/python.log" | tail -1 || true)"
+    if [ -n "$line" ]; then
+      passed=$((passed + $(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")))
+      failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+      grep -q skipped <<<"$line" && skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+    else
+      failed=$((failed + 1)); echo "python tests printed no summary" >&2
+    fi
+  fi
+
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ]
+}
+
+cmd_bench() {
+  ensure_dotnet; ensure_packages fio
+  liburing-headers/fetch.sh >/dev/null
+  [ -x bench/run.sh ] || { echo "bench/run.sh not present yet" >&2; exit 1; }
+  bench/run.sh "$@"
+}
+
+case "${1:-}" in
+  generate) shift; cmd_generate "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  *) echo "usage: $0 generate|test|bench" >&2; exit 2 ;;
+esac
