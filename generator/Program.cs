@@ -33,23 +33,6 @@ catch (Exception error) when (error is InvalidOperationException or ArgumentExce
     return 1;
 }
 
-static (ApiModel Model, TimeSpan Parse, TimeSpan Total) BuildModel(Pins pins, string generation)
-{
-    var sysroot = pins.Fetch(generation);
-    var clock = Stopwatch.StartNew();
-    var (library, isFfi) = Exports.FindLibrary(sysroot);
-    var parser = new HeaderParser(sysroot, generation, Pins.Packages(sysroot), Exports.Read(library));
-    var model = parser.Parse();
-    // Name the model after the liburing release, not the pin: two pins that differ only in
-    // their uapi headers must give identical output.
-    var liburingDev = model.Packages.FirstOrDefault(p => p.StartsWith("liburing-dev=", StringComparison.Ordinal));
-    if (liburingDev is not null)
-        model = model with { Generation = liburingDev["liburing-dev=".Length..].Split('-')[0] };
-    if (!isFfi)
-        model = model with { Notes = [.. model.Notes, $"{generation} has no liburing-ffi.so.2: only functions exported by liburing.so.2 are emitted; inline helpers are listed as not exported"] };
-    return (model, parser.ParseTime, clock.Elapsed);
-}
-
 static int Generate(string? generation, string? output)
 {
     var pins = Pins.Load();
@@ -58,13 +41,13 @@ static int Generate(string? generation, string? output)
         ? Path.Combine(pins.RepoRoot, "src/Bindings/Generated")
         : Path.Combine(pins.RepoRoot, "artifacts/generated", generation);
 
-    var (model, parseTime, modelTime) = BuildModel(pins, generation);
+    var (model, parseTime, modelTime) = Generation.Build(pins, generation);
     var clock = Stopwatch.StartNew();
     var files = new Emitter(model).EmitAll();
 
     var modelPath = Path.Combine(output, "api-model.json");
     ApiModel? previous = File.Exists(modelPath) ? ApiModel.Load(modelPath) : null;
-    var (added, changed, removed) = WriteTree(output, files);
+    var (added, changed, removed) = Generation.WriteTree(output, files);
     var emitTime = clock.Elapsed;
 
     Console.WriteLine($"uring-gen: liburing {generation} -> {Path.GetRelativePath(pins.RepoRoot, output)}");
@@ -80,46 +63,16 @@ static int Generate(string? generation, string? output)
     return 0;
 }
 
-static (int Added, int Changed, int Removed) WriteTree(string output, SortedDictionary<string, string> files)
-{
-    Directory.CreateDirectory(output);
-    int added = 0, changed = 0, removed = 0;
-    var stale = Directory.EnumerateFiles(output, "*", SearchOption.AllDirectories)
-        .Select(f => Path.GetRelativePath(output, f).Replace('\\', '/'))
-        .Where(f => f.EndsWith(".g.cs", StringComparison.Ordinal) || f == "api-model.json")
-        .ToHashSet(StringComparer.Ordinal);
-    foreach (var (relative, content) in files)
-    {
-        var path = Path.Combine(output, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var exists = File.Exists(path);
-        if (exists && File.ReadAllText(path) == content)
-        {
-            stale.Remove(relative);
-            continue;
-        }
-        File.WriteAllText(path, content);
-        if (exists) changed++; else added++;
-        stale.Remove(relative);
-    }
-    foreach (var relative in stale)
-    {
-        File.Delete(Path.Combine(output, relative));
-        removed++;
-    }
-    return (added, changed, removed);
-}
-
 static ApiModel LoadOrBuild(Pins pins, string nameOrPath) =>
     nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
         ? ApiModel.Load(nameOrPath)
-        : BuildModel(pins, nameOrPath).Model;
+        : Generation.Build(pins, nameOrPath).Model;
 
 static int WriteModel(string generation, string? output)
 {
     var pins = Pins.Load();
     output ??= Path.Combine(pins.RepoRoot, "artifacts/models", generation + ".json");
-    var model = BuildModel(pins, generation).Model;
+    var model = Generation.Build(pins, generation).Model;
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
     File.WriteAllText(output, model.ToJson());
     Console.WriteLine($"uring-gen: model of {generation} -> {output} ({Emitter.Describe(model)})");

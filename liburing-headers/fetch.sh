@@ -6,9 +6,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-pins="$here/pins.txt"
+pins="${URING_PINS_FILE:-$here/pins.txt}"
 gen="${1:-$(awk '$1=="default"{print $2}' "$pins")}"
-cache="$here/cache"
+cache="${URING_CACHE_DIR:-$here/cache}"
 dest="$cache/$gen"
 # .deb files are also kept per user, keyed by name, so fresh clones stay offline.
 debstore="${URING_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/uring/debs}"
