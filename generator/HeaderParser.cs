@@ -368,13 +368,29 @@ internal sealed unsafe class HeaderParser
     {
         // The anonymous member's implicit field is not visited by libclang; the parent type
         // resolves its first named field, and that field's offset inside the member is known.
-        var first = Cursors.Descendants(anonymousRecord).First(c => c.Kind == CXCursorKind.FieldDecl && c.Spelling().Length > 0);
+        var first = FirstNamedField(anonymousRecord);
         var name = Encoding.UTF8.GetBytes(first.Spelling() + "\0");
         long inParentBits;
         fixed (byte* namePtr = name)
             inParentBits = clang_Type_getOffsetOf(parent.Type(), namePtr);
+        if (inParentBits < 0)
+            throw new InvalidOperationException($"libclang has no offset for {first.Spelling()} in {parent.Spelling()} (error {inParentBits})");
         var inMemberBits = OffsetWithin(anonymousRecord, first);
         return (inParentBits - inMemberBits) / 8;
+    }
+
+    /// <summary>The first field reachable by name from the record: a direct named field, or
+    /// one inside a nested anonymous member (never one inside a named member's own type).</summary>
+    private static CXCursor FirstNamedField(CXCursor record)
+    {
+        foreach (var child in Cursors.Children(record))
+        {
+            if (child.Kind == CXCursorKind.FieldDecl && child.Spelling().Length > 0)
+                return child;
+            if (child.IsRecordDecl() && clang_Cursor_isAnonymousRecordDecl(child) != 0)
+                return FirstNamedField(child);
+        }
+        throw new InvalidOperationException($"anonymous member at {record.Location()} has no named field");
     }
 
     private static long OffsetWithin(CXCursor record, CXCursor field)
@@ -476,8 +492,11 @@ internal sealed unsafe class HeaderParser
             var value = unsigned
                 ? clang_getEnumConstantDeclUnsignedValue(member).ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : clang_getEnumConstantDeclValue(member).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            // Enumerators have type int in C whatever the enum's underlying type.
-            yield return new ConstantModel(member.Spelling(), value, integerType.Canonical().Spelling(), csType, header);
+            // In C an enumerator has type int when its value fits, whatever the enum's underlying type.
+            var fitsInt = long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var number) && number is >= int.MinValue and <= int.MaxValue;
+            yield return fitsInt
+                ? new ConstantModel(member.Spelling(), value, "int", "int", header)
+                : new ConstantModel(member.Spelling(), value, integerType.Canonical().Spelling(), csType, header);
         }
     }
 

@@ -55,8 +55,7 @@ internal static class ModelDiff
 
     private static string Describe(ConstantModel constant) => $"{constant.Value} ({constant.CsType})";
 
-    private static string DescribeField(FieldModel field) =>
-        $"@{field.Offset} {field.CType}" + (field.ArrayLength is { } n && !field.Flexible ? $"[{n}]" : field.Flexible ? "[]" : "");
+    private static string DescribeField(FieldModel field) => $"@{field.Offset} {field.CType}";
 
     private static string DescribeFunction(FunctionModel function) =>
         $"{function.ReturnCsType}({string.Join(", ", function.Parameters.Select(p => p.CsType))})" +

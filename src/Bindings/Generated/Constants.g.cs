@@ -12,41 +12,41 @@ namespace Uring.Bindings;
 /// with the C type clang gives their expressions.</summary>
 public static partial class Constants
 {
-    /// <remarks>C: (unsigned int) IORING_MEM_REGION_TYPE_USER, liburing/io_uring.h.</remarks>
-    public const uint IORING_MEM_REGION_TYPE_USER = 1;
+    /// <remarks>C: (int) IORING_MEM_REGION_TYPE_USER, liburing/io_uring.h.</remarks>
+    public const int IORING_MEM_REGION_TYPE_USER = 1;
 
-    /// <remarks>C: (unsigned int) IORING_MEM_REGION_REG_WAIT_ARG, liburing/io_uring.h.</remarks>
-    public const uint IORING_MEM_REGION_REG_WAIT_ARG = 1;
+    /// <remarks>C: (int) IORING_MEM_REGION_REG_WAIT_ARG, liburing/io_uring.h.</remarks>
+    public const int IORING_MEM_REGION_REG_WAIT_ARG = 1;
 
-    /// <remarks>C: (unsigned int) IORING_REGISTER_SRC_REGISTERED, liburing/io_uring.h.</remarks>
-    public const uint IORING_REGISTER_SRC_REGISTERED = 1;
+    /// <remarks>C: (int) IORING_REGISTER_SRC_REGISTERED, liburing/io_uring.h.</remarks>
+    public const int IORING_REGISTER_SRC_REGISTERED = 1;
 
-    /// <remarks>C: (unsigned int) IORING_REGISTER_DST_REPLACE, liburing/io_uring.h.</remarks>
-    public const uint IORING_REGISTER_DST_REPLACE = 2;
+    /// <remarks>C: (int) IORING_REGISTER_DST_REPLACE, liburing/io_uring.h.</remarks>
+    public const int IORING_REGISTER_DST_REPLACE = 2;
 
-    /// <remarks>C: (unsigned int) IORING_REG_WAIT_TS, liburing/io_uring.h.</remarks>
-    public const uint IORING_REG_WAIT_TS = 1;
+    /// <remarks>C: (int) IORING_REG_WAIT_TS, liburing/io_uring.h.</remarks>
+    public const int IORING_REG_WAIT_TS = 1;
 
-    /// <remarks>C: (unsigned int) IO_URING_QUERY_OPCODES, liburing/io_uring/query.h.</remarks>
-    public const uint IO_URING_QUERY_OPCODES = 0;
+    /// <remarks>C: (int) IO_URING_QUERY_OPCODES, liburing/io_uring/query.h.</remarks>
+    public const int IO_URING_QUERY_OPCODES = 0;
 
-    /// <remarks>C: (unsigned int) IO_URING_QUERY_ZCRX, liburing/io_uring/query.h.</remarks>
-    public const uint IO_URING_QUERY_ZCRX = 1;
+    /// <remarks>C: (int) IO_URING_QUERY_ZCRX, liburing/io_uring/query.h.</remarks>
+    public const int IO_URING_QUERY_ZCRX = 1;
 
-    /// <remarks>C: (unsigned int) IO_URING_QUERY_SCQ, liburing/io_uring/query.h.</remarks>
-    public const uint IO_URING_QUERY_SCQ = 2;
+    /// <remarks>C: (int) IO_URING_QUERY_SCQ, liburing/io_uring/query.h.</remarks>
+    public const int IO_URING_QUERY_SCQ = 2;
 
-    /// <remarks>C: (unsigned int) __IO_URING_QUERY_MAX, liburing/io_uring/query.h.</remarks>
-    public const uint __IO_URING_QUERY_MAX = 3;
+    /// <remarks>C: (int) __IO_URING_QUERY_MAX, liburing/io_uring/query.h.</remarks>
+    public const int __IO_URING_QUERY_MAX = 3;
 
-    /// <remarks>C: (unsigned int) IO_URING_BPF_FILTER_DENY_REST, liburing/io_uring/bpf_filter.h.</remarks>
-    public const uint IO_URING_BPF_FILTER_DENY_REST = 1;
+    /// <remarks>C: (int) IO_URING_BPF_FILTER_DENY_REST, liburing/io_uring/bpf_filter.h.</remarks>
+    public const int IO_URING_BPF_FILTER_DENY_REST = 1;
 
-    /// <remarks>C: (unsigned int) IO_URING_BPF_FILTER_SZ_STRICT, liburing/io_uring/bpf_filter.h.</remarks>
-    public const uint IO_URING_BPF_FILTER_SZ_STRICT = 2;
+    /// <remarks>C: (int) IO_URING_BPF_FILTER_SZ_STRICT, liburing/io_uring/bpf_filter.h.</remarks>
+    public const int IO_URING_BPF_FILTER_SZ_STRICT = 2;
 
-    /// <remarks>C: (unsigned int) IO_URING_BPF_CMD_FILTER, liburing/io_uring/bpf_filter.h.</remarks>
-    public const uint IO_URING_BPF_CMD_FILTER = 1;
+    /// <remarks>C: (int) IO_URING_BPF_CMD_FILTER, liburing/io_uring/bpf_filter.h.</remarks>
+    public const int IO_URING_BPF_CMD_FILTER = 1;
 
     /// <remarks>C: (int) UAPI_LINUX_IO_URING_H_SKIP_LINUX_TIME_TYPES_H, liburing/compat.h.</remarks>
     public const int UAPI_LINUX_IO_URING_H_SKIP_LINUX_TIME_TYPES_H = 1;

@@ -12,8 +12,8 @@ namespace Uring.Bindings;
 [StructLayout(LayoutKind.Explicit, Size = 40)]
 public unsafe partial struct io_uring_bpf_ctx
 {
-    /// <summary>The anonymous union at byte 0; its members are also direct fields.</summary>
-    [FieldOffset(0)] public _Anonymous1_e__Union _Anonymous1;
+    /// <summary>The anonymous union at byte 16; its members are also direct fields.</summary>
+    [FieldOffset(16)] public _Anonymous1_e__Union _Anonymous1;
 
     /// <remarks>C: __u64 user_data, byte 0.</remarks>
     [FieldOffset(0)] public ulong user_data;
@@ -30,13 +30,13 @@ public unsafe partial struct io_uring_bpf_ctx
     /// <remarks>C: __u8[5] pad, byte 11.</remarks>
     [FieldOffset(11)] public fixed byte pad[5];
 
-    /// <remarks>C: __typeof__(((struct io_uring_bpf_ctx *)0)-&gt;socket) socket (in _Anonymous1), byte 0.</remarks>
-    [FieldOffset(0)] public io_uring_bpf_ctx_socket socket;
+    /// <remarks>C: __typeof__(((struct io_uring_bpf_ctx *)0)-&gt;socket) socket (in _Anonymous1), byte 16.</remarks>
+    [FieldOffset(16)] public io_uring_bpf_ctx_socket socket;
 
-    /// <remarks>C: __typeof__(((struct io_uring_bpf_ctx *)0)-&gt;open) open (in _Anonymous1), byte 0.</remarks>
-    [FieldOffset(0)] public io_uring_bpf_ctx_open open;
+    /// <remarks>C: __typeof__(((struct io_uring_bpf_ctx *)0)-&gt;open) open (in _Anonymous1), byte 16.</remarks>
+    [FieldOffset(16)] public io_uring_bpf_ctx_open open;
 
-    /// <summary>Anonymous union member of struct io_uring_bpf_ctx at byte 0.</summary>
+    /// <summary>Anonymous union member of struct io_uring_bpf_ctx at byte 16.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 24)]
     public unsafe partial struct _Anonymous1_e__Union
     {
