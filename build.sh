@@ -60,15 +60,12 @@ cmd_generate() {
 
 # Counts from every runner, summed into the closing line.
 passed=0; failed=0; skipped=0
-count_dotnet() {  # parses "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12"
-  local line
-  while read -r line; do
-    local f p s
-    f=$(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")
-    p=$(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")
-    s=$(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")
-    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  done < <(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$1" || true)
+count_dotnet() {  # parses vstest's closing block: "Total tests: N / Passed: N / Failed: N / Skipped: N"
+  local p f s
+  p=$(awk '/^ +Passed: +[0-9]+$/ {n += $2} END {print n + 0}' "$1")
+  f=$(awk '/^ +Failed: +[0-9]+$/ {n += $2} END {print n + 0}' "$1")
+  s=$(awk '/^ +Skipped: +[0-9]+$/ {n += $2} END {print n + 0}' "$1")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
 check() {  # check NAME COMMAND...: a script-level test, counted like the others
@@ -99,11 +96,19 @@ cmd_test() {
   for project in tests/*/*.csproj; do
     local name; name="$(basename "$project" .csproj)"
     log "dotnet test $name"
+    local rc=0 before=$failed
     dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" \
-      >"$results/$name.log" 2>&1 || true
+      >"$results/$name.log" 2>&1 || rc=$?
     grep -E '^\s+(Failed|Skipped) ' "$results/$name.log" | head -50 >&2 || true
-    grep -E '(Passed|Failed)! +- ' "$results/$name.log" >&2 || { echo "no test summary from $name:" >&2; tail -30 "$results/$name.log" >&2; failed=$((failed + 1)); }
+    grep -qE '^Total tests: +[0-9]+' "$results/$name.log" \
+      || { echo "no test summary from $name:" >&2; tail -30 "$results/$name.log" >&2; failed=$((failed + 1)); }
+    grep -E '^Test Run (Successful|Failed|Aborted)|^Total tests:|^ +(Passed|Failed|Skipped): +[0-9]+$' "$results/$name.log" | tr -s ' ' | paste -sd' ' >&2 || true
     count_dotnet "$results/$name.log"
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+      echo "dotnet test $name exited $rc without a failed test (crash or abort?):" >&2
+      tail -30 "$results/$name.log" >&2
+      failed=$((failed + 1))
+    fi
   done
 
   if [ -f python/tests/run.py ]; then
