@@ -213,7 +213,8 @@ internal sealed class Emitter(ApiModel model)
             var transition = function.MayEnterKernel
                 ? "may enter the kernel: called with a GC transition."
                 : "reaches no system call: called without a GC transition.";
-            CSharp.AppendDoc(text, "    ", function.Doc, $"C: {signature} ({function.Header}); {transition}");
+            var manual = function.ManPage is null ? "" : $"\nManual: {function.ManPage}.";
+            CSharp.AppendDoc(text, "    ", function.Doc, $"C: {signature} ({function.Header}); {transition}{manual}");
             text.Append("    [MethodImpl(MethodImplOptions.AggressiveInlining)]\n");
             text.Append($"    public static {function.ReturnCsType} {function.Name}({parameters})\n    {{\n");
             text.Append($"        var function = Pointers.{function.Name};\n");

@@ -20,6 +20,13 @@ internal static class Generation
         var liburingDev = model.Packages.FirstOrDefault(p => p.StartsWith("liburing-dev=", StringComparison.Ordinal));
         if (liburingDev is not null)
             model = model with { Generation = liburingDev["liburing-dev=".Length..].Split('-')[0] };
+        // Point each function at its manual page when the pinned liburing-dev ships one.
+        var manDirectory = Path.Combine(sysroot, "usr/share/man/man3");
+        model = model with
+        {
+            Functions = model.Functions.Select(f => File.Exists(Path.Combine(manDirectory, f.Name + ".3.gz"))
+                ? f with { ManPage = f.Name + "(3)" } : f).ToList(),
+        };
         if (!isFfi)
             model = model with { Notes = [.. model.Notes, $"{generation} has no liburing-ffi.so.2: only functions exported by liburing.so.2 are emitted; inline helpers are listed as not exported"] };
         return new Result(model, parser.ParseTime, clock.Elapsed);

@@ -90,6 +90,7 @@ public sealed record FunctionModel(
     bool MayEnterKernel,
     IReadOnlyList<string> Calls,
     string Header,
-    string? Doc);
+    string? Doc,
+    string? ManPage = null);
 
 public sealed record ParameterModel(string Name, string CType, string CsType);

@@ -16,7 +16,8 @@ public static unsafe partial class Liburing
     /// <summary>The liburing generation these bindings were generated from.</summary>
     public const string Generation = "2.15";
 
-    /// <remarks>C: struct io_uring_probe * io_uring_get_probe_ring(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_probe * io_uring_get_probe_ring(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_get_probe_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_probe* io_uring_get_probe_ring(io_uring* ring)
     {
@@ -25,7 +26,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: struct io_uring_probe * io_uring_get_probe() (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_probe * io_uring_get_probe() (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_get_probe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_probe* io_uring_get_probe()
     {
@@ -34,7 +36,8 @@ public static unsafe partial class Liburing
         return function();
     }
 
-    /// <remarks>C: void io_uring_free_probe(struct io_uring_probe * probe) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: void io_uring_free_probe(struct io_uring_probe * probe) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_free_probe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_free_probe(io_uring_probe* probe)
     {
@@ -43,7 +46,8 @@ public static unsafe partial class Liburing
         function(probe);
     }
 
-    /// <remarks>C: int io_uring_opcode_supported(const struct io_uring_probe * p, int op) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: int io_uring_opcode_supported(const struct io_uring_probe * p, int op) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_opcode_supported(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_opcode_supported(io_uring_probe* p, int op)
     {
@@ -52,7 +56,8 @@ public static unsafe partial class Liburing
         return function(p, op);
     }
 
-    /// <remarks>C: int io_uring_queue_init_mem(unsigned int entries, struct io_uring * ring, struct io_uring_params * p, void * buf, size_t buf_size) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_queue_init_mem(unsigned int entries, struct io_uring * ring, struct io_uring_params * p, void * buf, size_t buf_size) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_queue_init_mem(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_queue_init_mem(uint entries, io_uring* ring, io_uring_params* p, void* buf, nuint buf_size)
     {
@@ -61,7 +66,8 @@ public static unsafe partial class Liburing
         return function(entries, ring, p, buf, buf_size);
     }
 
-    /// <remarks>C: int io_uring_queue_init_params(unsigned int entries, struct io_uring * ring, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_queue_init_params(unsigned int entries, struct io_uring * ring, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_queue_init_params(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_queue_init_params(uint entries, io_uring* ring, io_uring_params* p)
     {
@@ -70,7 +76,8 @@ public static unsafe partial class Liburing
         return function(entries, ring, p);
     }
 
-    /// <remarks>C: int io_uring_queue_init(unsigned int entries, struct io_uring * ring, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_queue_init(unsigned int entries, struct io_uring * ring, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_queue_init(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_queue_init(uint entries, io_uring* ring, uint flags)
     {
@@ -79,7 +86,8 @@ public static unsafe partial class Liburing
         return function(entries, ring, flags);
     }
 
-    /// <remarks>C: int io_uring_queue_mmap(int fd, struct io_uring_params * p, struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_queue_mmap(int fd, struct io_uring_params * p, struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_queue_mmap(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_queue_mmap(int fd, io_uring_params* p, io_uring* ring)
     {
@@ -88,7 +96,8 @@ public static unsafe partial class Liburing
         return function(fd, p, ring);
     }
 
-    /// <remarks>C: int io_uring_ring_dontfork(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_ring_dontfork(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_ring_dontfork(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_ring_dontfork(io_uring* ring)
     {
@@ -97,7 +106,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: void io_uring_queue_exit(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: void io_uring_queue_exit(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_queue_exit(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_queue_exit(io_uring* ring)
     {
@@ -106,7 +116,8 @@ public static unsafe partial class Liburing
         function(ring);
     }
 
-    /// <remarks>C: unsigned int io_uring_peek_batch_cqe(struct io_uring * ring, struct io_uring_cqe ** cqes, unsigned int count) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_peek_batch_cqe(struct io_uring * ring, struct io_uring_cqe ** cqes, unsigned int count) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_peek_batch_cqe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_peek_batch_cqe(io_uring* ring, io_uring_cqe** cqes, uint count)
     {
@@ -115,7 +126,8 @@ public static unsafe partial class Liburing
         return function(ring, cqes, count);
     }
 
-    /// <remarks>C: int io_uring_wait_cqes(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_wait_cqes(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_wait_cqes(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_wait_cqes(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr, __kernel_timespec* ts, __sigset_t* sigmask)
     {
@@ -124,7 +136,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, wait_nr, ts, sigmask);
     }
 
-    /// <remarks>C: int io_uring_wait_cqes_min_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, unsigned int min_ts_usec, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_wait_cqes_min_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, unsigned int min_ts_usec, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_wait_cqes_min_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_wait_cqes_min_timeout(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr, __kernel_timespec* ts, uint min_ts_usec, __sigset_t* sigmask)
     {
@@ -133,7 +146,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, wait_nr, ts, min_ts_usec, sigmask);
     }
 
-    /// <remarks>C: int io_uring_wait_cqe_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, struct __kernel_timespec * ts) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_wait_cqe_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, struct __kernel_timespec * ts) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_wait_cqe_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_wait_cqe_timeout(io_uring* ring, io_uring_cqe** cqe_ptr, __kernel_timespec* ts)
     {
@@ -142,7 +156,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, ts);
     }
 
-    /// <remarks>C: int io_uring_submit(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit(io_uring* ring)
     {
@@ -151,7 +166,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_submit_and_wait(struct io_uring * ring, unsigned int wait_nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit_and_wait(struct io_uring * ring, unsigned int wait_nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit_and_wait(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit_and_wait(io_uring* ring, uint wait_nr)
     {
@@ -160,7 +176,8 @@ public static unsafe partial class Liburing
         return function(ring, wait_nr);
     }
 
-    /// <remarks>C: int io_uring_submit_and_wait_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit_and_wait_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit_and_wait_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit_and_wait_timeout(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr, __kernel_timespec* ts, __sigset_t* sigmask)
     {
@@ -169,7 +186,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, wait_nr, ts, sigmask);
     }
 
-    /// <remarks>C: int io_uring_submit_and_wait_min_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, unsigned int min_wait, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit_and_wait_min_timeout(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, struct __kernel_timespec * ts, unsigned int min_wait, sigset_t * sigmask) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit_and_wait_min_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit_and_wait_min_timeout(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr, __kernel_timespec* ts, uint min_wait, __sigset_t* sigmask)
     {
@@ -178,7 +196,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, wait_nr, ts, min_wait, sigmask);
     }
 
-    /// <remarks>C: int io_uring_submit_and_wait_reg(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, int reg_index) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit_and_wait_reg(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr, int reg_index) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit_and_wait_reg(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit_and_wait_reg(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr, int reg_index)
     {
@@ -187,7 +206,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, wait_nr, reg_index);
     }
 
-    /// <remarks>C: int io_uring_register_wait_reg(struct io_uring * ring, struct io_uring_reg_wait * reg, int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_wait_reg(struct io_uring * ring, struct io_uring_reg_wait * reg, int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_wait_reg(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_wait_reg(io_uring* ring, io_uring_reg_wait* reg, int nr)
     {
@@ -196,7 +216,8 @@ public static unsafe partial class Liburing
         return function(ring, reg, nr);
     }
 
-    /// <remarks>C: int io_uring_resize_rings(struct io_uring * ring, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_resize_rings(struct io_uring * ring, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_resize_rings(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_resize_rings(io_uring* ring, io_uring_params* p)
     {
@@ -205,7 +226,8 @@ public static unsafe partial class Liburing
         return function(ring, p);
     }
 
-    /// <remarks>C: int io_uring_clone_buffers_offset(struct io_uring * dst, struct io_uring * src, unsigned int dst_off, unsigned int src_off, unsigned int nr, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_clone_buffers_offset(struct io_uring * dst, struct io_uring * src, unsigned int dst_off, unsigned int src_off, unsigned int nr, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_clone_buffers_offset(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_clone_buffers_offset(io_uring* dst, io_uring* src, uint dst_off, uint src_off, uint nr, uint flags)
     {
@@ -223,7 +245,8 @@ public static unsafe partial class Liburing
         return function(dst, src, dst_off, src_off, nr, flags);
     }
 
-    /// <remarks>C: int io_uring_clone_buffers(struct io_uring * dst, struct io_uring * src) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_clone_buffers(struct io_uring * dst, struct io_uring * src) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_clone_buffers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_clone_buffers(io_uring* dst, io_uring* src)
     {
@@ -241,7 +264,8 @@ public static unsafe partial class Liburing
         return function(dst, src, flags);
     }
 
-    /// <remarks>C: int io_uring_register_buffers(struct io_uring * ring, const struct iovec * iovecs, unsigned int nr_iovecs) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_buffers(struct io_uring * ring, const struct iovec * iovecs, unsigned int nr_iovecs) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_buffers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_buffers(io_uring* ring, iovec* iovecs, uint nr_iovecs)
     {
@@ -250,7 +274,8 @@ public static unsafe partial class Liburing
         return function(ring, iovecs, nr_iovecs);
     }
 
-    /// <remarks>C: int io_uring_register_buffers_tags(struct io_uring * ring, const struct iovec * iovecs, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_buffers_tags(struct io_uring * ring, const struct iovec * iovecs, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_buffers_tags(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_buffers_tags(io_uring* ring, iovec* iovecs, ulong* tags, uint nr)
     {
@@ -259,7 +284,8 @@ public static unsafe partial class Liburing
         return function(ring, iovecs, tags, nr);
     }
 
-    /// <remarks>C: int io_uring_register_buffers_sparse(struct io_uring * ring, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_buffers_sparse(struct io_uring * ring, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_buffers_sparse(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_buffers_sparse(io_uring* ring, uint nr)
     {
@@ -268,7 +294,8 @@ public static unsafe partial class Liburing
         return function(ring, nr);
     }
 
-    /// <remarks>C: int io_uring_register_buffers_update_tag(struct io_uring * ring, unsigned int off, const struct iovec * iovecs, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_buffers_update_tag(struct io_uring * ring, unsigned int off, const struct iovec * iovecs, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_buffers_update_tag(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_buffers_update_tag(io_uring* ring, uint off, iovec* iovecs, ulong* tags, uint nr)
     {
@@ -277,7 +304,8 @@ public static unsafe partial class Liburing
         return function(ring, off, iovecs, tags, nr);
     }
 
-    /// <remarks>C: int io_uring_unregister_buffers(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_buffers(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_buffers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_buffers(io_uring* ring)
     {
@@ -286,7 +314,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_files(struct io_uring * ring, const int * files, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_files(struct io_uring * ring, const int * files, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_files(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_files(io_uring* ring, int* files, uint nr_files)
     {
@@ -295,7 +324,8 @@ public static unsafe partial class Liburing
         return function(ring, files, nr_files);
     }
 
-    /// <remarks>C: int io_uring_register_files_tags(struct io_uring * ring, const int * files, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_files_tags(struct io_uring * ring, const int * files, const __u64 * tags, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_files_tags(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_files_tags(io_uring* ring, int* files, ulong* tags, uint nr)
     {
@@ -304,7 +334,8 @@ public static unsafe partial class Liburing
         return function(ring, files, tags, nr);
     }
 
-    /// <remarks>C: int io_uring_register_files_sparse(struct io_uring * ring, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_files_sparse(struct io_uring * ring, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_files_sparse(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_files_sparse(io_uring* ring, uint nr)
     {
@@ -313,7 +344,8 @@ public static unsafe partial class Liburing
         return function(ring, nr);
     }
 
-    /// <remarks>C: int io_uring_register_files_update_tag(struct io_uring * ring, unsigned int off, const int * files, const __u64 * tags, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_files_update_tag(struct io_uring * ring, unsigned int off, const int * files, const __u64 * tags, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_files_update_tag(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_files_update_tag(io_uring* ring, uint off, int* files, ulong* tags, uint nr_files)
     {
@@ -322,7 +354,8 @@ public static unsafe partial class Liburing
         return function(ring, off, files, tags, nr_files);
     }
 
-    /// <remarks>C: int io_uring_unregister_files(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_files(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_files(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_files(io_uring* ring)
     {
@@ -331,7 +364,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_files_update(struct io_uring * ring, unsigned int off, const int * files, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_files_update(struct io_uring * ring, unsigned int off, const int * files, unsigned int nr_files) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_files_update(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_files_update(io_uring* ring, uint off, int* files, uint nr_files)
     {
@@ -340,7 +374,8 @@ public static unsafe partial class Liburing
         return function(ring, off, files, nr_files);
     }
 
-    /// <remarks>C: int io_uring_register_eventfd(struct io_uring * ring, int fd) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_eventfd(struct io_uring * ring, int fd) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_eventfd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_eventfd(io_uring* ring, int fd)
     {
@@ -349,7 +384,8 @@ public static unsafe partial class Liburing
         return function(ring, fd);
     }
 
-    /// <remarks>C: int io_uring_register_eventfd_async(struct io_uring * ring, int fd) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_eventfd_async(struct io_uring * ring, int fd) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_eventfd_async(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_eventfd_async(io_uring* ring, int fd)
     {
@@ -358,7 +394,8 @@ public static unsafe partial class Liburing
         return function(ring, fd);
     }
 
-    /// <remarks>C: int io_uring_unregister_eventfd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_eventfd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_eventfd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_eventfd(io_uring* ring)
     {
@@ -367,7 +404,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_probe(struct io_uring * ring, struct io_uring_probe * p, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_probe(struct io_uring * ring, struct io_uring_probe * p, unsigned int nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_probe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_probe(io_uring* ring, io_uring_probe* p, uint nr)
     {
@@ -376,7 +414,8 @@ public static unsafe partial class Liburing
         return function(ring, p, nr);
     }
 
-    /// <remarks>C: int io_uring_register_personality(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_personality(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_personality(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_personality(io_uring* ring)
     {
@@ -385,7 +424,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_unregister_personality(struct io_uring * ring, int id) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_personality(struct io_uring * ring, int id) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_personality(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_personality(io_uring* ring, int id)
     {
@@ -394,7 +434,8 @@ public static unsafe partial class Liburing
         return function(ring, id);
     }
 
-    /// <remarks>C: int io_uring_register_restrictions(struct io_uring * ring, struct io_uring_restriction * res, unsigned int nr_res) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_restrictions(struct io_uring * ring, struct io_uring_restriction * res, unsigned int nr_res) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_restrictions(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_restrictions(io_uring* ring, io_uring_restriction* res, uint nr_res)
     {
@@ -403,7 +444,8 @@ public static unsafe partial class Liburing
         return function(ring, res, nr_res);
     }
 
-    /// <remarks>C: int io_uring_enable_rings(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_enable_rings(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_enable_rings(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_enable_rings(io_uring* ring)
     {
@@ -421,7 +463,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_iowq_aff(struct io_uring * ring, size_t cpusz, const cpu_set_t * mask) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_iowq_aff(struct io_uring * ring, size_t cpusz, const cpu_set_t * mask) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_iowq_aff(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_iowq_aff(io_uring* ring, nuint cpusz, cpu_set_t* mask)
     {
@@ -430,7 +473,8 @@ public static unsafe partial class Liburing
         return function(ring, cpusz, mask);
     }
 
-    /// <remarks>C: int io_uring_unregister_iowq_aff(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_iowq_aff(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_iowq_aff(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_iowq_aff(io_uring* ring)
     {
@@ -439,7 +483,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_iowq_max_workers(struct io_uring * ring, unsigned int * values) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_iowq_max_workers(struct io_uring * ring, unsigned int * values) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_iowq_max_workers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_iowq_max_workers(io_uring* ring, uint* values)
     {
@@ -448,7 +493,8 @@ public static unsafe partial class Liburing
         return function(ring, values);
     }
 
-    /// <remarks>C: int io_uring_register_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_ring_fd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_ring_fd(io_uring* ring)
     {
@@ -457,7 +503,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_unregister_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_ring_fd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_ring_fd(io_uring* ring)
     {
@@ -466,7 +513,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_close_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_close_ring_fd(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_close_ring_fd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_close_ring_fd(io_uring* ring)
     {
@@ -475,7 +523,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_register_buf_ring(struct io_uring * ring, struct io_uring_buf_reg * reg, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_buf_ring(struct io_uring * ring, struct io_uring_buf_reg * reg, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_buf_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_buf_ring(io_uring* ring, io_uring_buf_reg* reg, uint flags)
     {
@@ -484,7 +533,8 @@ public static unsafe partial class Liburing
         return function(ring, reg, flags);
     }
 
-    /// <remarks>C: int io_uring_unregister_buf_ring(struct io_uring * ring, int bgid) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_buf_ring(struct io_uring * ring, int bgid) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_buf_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_buf_ring(io_uring* ring, int bgid)
     {
@@ -493,7 +543,8 @@ public static unsafe partial class Liburing
         return function(ring, bgid);
     }
 
-    /// <remarks>C: int io_uring_register_sync_cancel(struct io_uring * ring, struct io_uring_sync_cancel_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_sync_cancel(struct io_uring * ring, struct io_uring_sync_cancel_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_sync_cancel(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_sync_cancel(io_uring* ring, io_uring_sync_cancel_reg* reg)
     {
@@ -502,7 +553,8 @@ public static unsafe partial class Liburing
         return function(ring, reg);
     }
 
-    /// <remarks>C: int io_uring_register_sync_msg(struct io_uring_sqe * sqe) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_sync_msg(struct io_uring_sqe * sqe) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_sync_msg(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_sync_msg(io_uring_sqe* sqe)
     {
@@ -511,7 +563,8 @@ public static unsafe partial class Liburing
         return function(sqe);
     }
 
-    /// <remarks>C: int io_uring_register_file_alloc_range(struct io_uring * ring, unsigned int off, unsigned int len) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_file_alloc_range(struct io_uring * ring, unsigned int off, unsigned int len) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_file_alloc_range(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_file_alloc_range(io_uring* ring, uint off, uint len)
     {
@@ -520,7 +573,8 @@ public static unsafe partial class Liburing
         return function(ring, off, len);
     }
 
-    /// <remarks>C: int io_uring_register_napi(struct io_uring * ring, struct io_uring_napi * napi) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_napi(struct io_uring * ring, struct io_uring_napi * napi) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_napi(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_napi(io_uring* ring, io_uring_napi* napi)
     {
@@ -529,7 +583,8 @@ public static unsafe partial class Liburing
         return function(ring, napi);
     }
 
-    /// <remarks>C: int io_uring_unregister_napi(struct io_uring * ring, struct io_uring_napi * napi) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_unregister_napi(struct io_uring * ring, struct io_uring_napi * napi) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_unregister_napi(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_unregister_napi(io_uring* ring, io_uring_napi* napi)
     {
@@ -538,7 +593,8 @@ public static unsafe partial class Liburing
         return function(ring, napi);
     }
 
-    /// <remarks>C: int io_uring_register_ifq(struct io_uring * ring, struct io_uring_zcrx_ifq_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_ifq(struct io_uring * ring, struct io_uring_zcrx_ifq_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_ifq(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_ifq(io_uring* ring, io_uring_zcrx_ifq_reg* reg)
     {
@@ -547,7 +603,8 @@ public static unsafe partial class Liburing
         return function(ring, reg);
     }
 
-    /// <remarks>C: int io_uring_register_zcrx_ctrl(struct io_uring * ring, struct zcrx_ctrl * ctrl) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_zcrx_ctrl(struct io_uring * ring, struct zcrx_ctrl * ctrl) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_zcrx_ctrl(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_zcrx_ctrl(io_uring* ring, zcrx_ctrl* ctrl)
     {
@@ -556,7 +613,8 @@ public static unsafe partial class Liburing
         return function(ring, ctrl);
     }
 
-    /// <remarks>C: int io_uring_register_clock(struct io_uring * ring, struct io_uring_clock_register * arg) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_clock(struct io_uring * ring, struct io_uring_clock_register * arg) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_clock(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_clock(io_uring* ring, io_uring_clock_register* arg)
     {
@@ -565,7 +623,8 @@ public static unsafe partial class Liburing
         return function(ring, arg);
     }
 
-    /// <remarks>C: int io_uring_register_bpf_filter(struct io_uring * ring, struct io_uring_bpf * bpf) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_bpf_filter(struct io_uring * ring, struct io_uring_bpf * bpf) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_bpf_filter(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_bpf_filter(io_uring* ring, io_uring_bpf* bpf)
     {
@@ -574,7 +633,8 @@ public static unsafe partial class Liburing
         return function(ring, bpf);
     }
 
-    /// <remarks>C: int io_uring_register_bpf_filter_task(struct io_uring_bpf * bpf) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_bpf_filter_task(struct io_uring_bpf * bpf) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_bpf_filter_task(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_bpf_filter_task(io_uring_bpf* bpf)
     {
@@ -583,7 +643,8 @@ public static unsafe partial class Liburing
         return function(bpf);
     }
 
-    /// <remarks>C: int io_uring_register_query(struct io_uring_query_hdr * query) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_query(struct io_uring_query_hdr * query) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_query(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_query(io_uring_query_hdr* query)
     {
@@ -592,7 +653,8 @@ public static unsafe partial class Liburing
         return function(query);
     }
 
-    /// <remarks>C: int io_uring_get_events(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_get_events(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_get_events(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_get_events(io_uring* ring)
     {
@@ -601,7 +663,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_submit_and_get_events(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_submit_and_get_events(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_submit_and_get_events(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_submit_and_get_events(io_uring* ring)
     {
@@ -646,7 +709,8 @@ public static unsafe partial class Liburing
         return function(fd, opcode, arg, nr_args);
     }
 
-    /// <remarks>C: int io_uring_register_region(struct io_uring * ring, struct io_uring_mem_region_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_register_region(struct io_uring * ring, struct io_uring_mem_region_reg * reg) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_register_region(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_register_region(io_uring* ring, io_uring_mem_region_reg* reg)
     {
@@ -655,7 +719,8 @@ public static unsafe partial class Liburing
         return function(ring, reg);
     }
 
-    /// <remarks>C: struct io_uring_buf_ring * io_uring_setup_buf_ring(struct io_uring * ring, unsigned int nentries, int bgid, unsigned int flags, int * err) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_buf_ring * io_uring_setup_buf_ring(struct io_uring * ring, unsigned int nentries, int bgid, unsigned int flags, int * err) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_setup_buf_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_buf_ring* io_uring_setup_buf_ring(io_uring* ring, uint nentries, int bgid, uint flags, int* err)
     {
@@ -664,7 +729,8 @@ public static unsafe partial class Liburing
         return function(ring, nentries, bgid, flags, err);
     }
 
-    /// <remarks>C: int io_uring_free_buf_ring(struct io_uring * ring, struct io_uring_buf_ring * br, unsigned int nentries, int bgid) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_free_buf_ring(struct io_uring * ring, struct io_uring_buf_ring * br, unsigned int nentries, int bgid) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_free_buf_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_free_buf_ring(io_uring* ring, io_uring_buf_ring* br, uint nentries, int bgid)
     {
@@ -682,7 +748,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, submit, wait_nr, sigmask);
     }
 
-    /// <remarks>C: int io_uring_set_iowait(struct io_uring * ring, _Bool enable_iowait) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_set_iowait(struct io_uring * ring, _Bool enable_iowait) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_set_iowait(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_set_iowait(io_uring* ring, bool enable_iowait)
     {
@@ -691,7 +758,8 @@ public static unsafe partial class Liburing
         return function(ring, enable_iowait);
     }
 
-    /// <remarks>C: unsigned int io_uring_cqe_nr(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_cqe_nr(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cqe_nr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_cqe_nr(io_uring_cqe* cqe)
     {
@@ -718,7 +786,8 @@ public static unsafe partial class Liburing
         return function(iter, cqe);
     }
 
-    /// <remarks>C: void io_uring_cq_advance(struct io_uring * ring, unsigned int nr) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_cq_advance(struct io_uring * ring, unsigned int nr) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cq_advance(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_cq_advance(io_uring* ring, uint nr)
     {
@@ -727,7 +796,8 @@ public static unsafe partial class Liburing
         function(ring, nr);
     }
 
-    /// <remarks>C: void io_uring_cqe_seen(struct io_uring * ring, struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_cqe_seen(struct io_uring * ring, struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cqe_seen(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_cqe_seen(io_uring* ring, io_uring_cqe* cqe)
     {
@@ -736,7 +806,8 @@ public static unsafe partial class Liburing
         function(ring, cqe);
     }
 
-    /// <remarks>C: void io_uring_sqe_set_data(struct io_uring_sqe * sqe, void * data) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_sqe_set_data(struct io_uring_sqe * sqe, void * data) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sqe_set_data(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_sqe_set_data(io_uring_sqe* sqe, void* data)
     {
@@ -745,7 +816,8 @@ public static unsafe partial class Liburing
         function(sqe, data);
     }
 
-    /// <remarks>C: void * io_uring_cqe_get_data(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void * io_uring_cqe_get_data(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cqe_get_data(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* io_uring_cqe_get_data(io_uring_cqe* cqe)
     {
@@ -754,7 +826,8 @@ public static unsafe partial class Liburing
         return function(cqe);
     }
 
-    /// <remarks>C: void io_uring_sqe_set_data64(struct io_uring_sqe * sqe, __u64 data) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_sqe_set_data64(struct io_uring_sqe * sqe, __u64 data) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sqe_set_data64(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_sqe_set_data64(io_uring_sqe* sqe, ulong data)
     {
@@ -763,7 +836,8 @@ public static unsafe partial class Liburing
         function(sqe, data);
     }
 
-    /// <remarks>C: __u64 io_uring_cqe_get_data64(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: __u64 io_uring_cqe_get_data64(const struct io_uring_cqe * cqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cqe_get_data64(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong io_uring_cqe_get_data64(io_uring_cqe* cqe)
     {
@@ -772,7 +846,8 @@ public static unsafe partial class Liburing
         return function(cqe);
     }
 
-    /// <remarks>C: void io_uring_sqe_set_flags(struct io_uring_sqe * sqe, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_sqe_set_flags(struct io_uring_sqe * sqe, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sqe_set_flags(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_sqe_set_flags(io_uring_sqe* sqe, uint flags)
     {
@@ -781,7 +856,8 @@ public static unsafe partial class Liburing
         function(sqe, flags);
     }
 
-    /// <remarks>C: void io_uring_sqe_set_buf_group(struct io_uring_sqe * sqe, int bgid) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_sqe_set_buf_group(struct io_uring_sqe * sqe, int bgid) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sqe_set_buf_group(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_sqe_set_buf_group(io_uring_sqe* sqe, int bgid)
     {
@@ -799,7 +875,8 @@ public static unsafe partial class Liburing
         function(op, sqe, fd, addr, len, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_splice(struct io_uring_sqe * sqe, int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned int nbytes, unsigned int splice_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_splice(struct io_uring_sqe * sqe, int fd_in, int64_t off_in, int fd_out, int64_t off_out, unsigned int nbytes, unsigned int splice_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_splice(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_splice(io_uring_sqe* sqe, int fd_in, long off_in, int fd_out, long off_out, uint nbytes, uint splice_flags)
     {
@@ -808,7 +885,8 @@ public static unsafe partial class Liburing
         function(sqe, fd_in, off_in, fd_out, off_out, nbytes, splice_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_tee(struct io_uring_sqe * sqe, int fd_in, int fd_out, unsigned int nbytes, unsigned int splice_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_tee(struct io_uring_sqe * sqe, int fd_in, int fd_out, unsigned int nbytes, unsigned int splice_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_tee(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_tee(io_uring_sqe* sqe, int fd_in, int fd_out, uint nbytes, uint splice_flags)
     {
@@ -817,7 +895,8 @@ public static unsafe partial class Liburing
         function(sqe, fd_in, fd_out, nbytes, splice_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_readv(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_readv(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_readv(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_readv(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset)
     {
@@ -826,7 +905,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_readv2(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_readv2(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_readv2(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_readv2(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset, int flags)
     {
@@ -835,7 +915,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_read_fixed(struct io_uring_sqe * sqe, int fd, void * buf, unsigned int nbytes, __u64 offset, int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_read_fixed(struct io_uring_sqe * sqe, int fd, void * buf, unsigned int nbytes, __u64 offset, int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_read_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_read_fixed(io_uring_sqe* sqe, int fd, void* buf, uint nbytes, ulong offset, int buf_index)
     {
@@ -844,7 +925,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, buf, nbytes, offset, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_readv_fixed(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags, int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_readv_fixed(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags, int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_readv_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_readv_fixed(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset, int flags, int buf_index)
     {
@@ -853,7 +935,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset, flags, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_writev(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_writev(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_writev(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_writev(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset)
     {
@@ -862,7 +945,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_writev2(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_writev2(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_writev2(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_writev2(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset, int flags)
     {
@@ -871,7 +955,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_write_fixed(struct io_uring_sqe * sqe, int fd, const void * buf, unsigned int nbytes, __u64 offset, int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_write_fixed(struct io_uring_sqe * sqe, int fd, const void * buf, unsigned int nbytes, __u64 offset, int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_write_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_write_fixed(io_uring_sqe* sqe, int fd, void* buf, uint nbytes, ulong offset, int buf_index)
     {
@@ -880,7 +965,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, buf, nbytes, offset, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_writev_fixed(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags, int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_writev_fixed(struct io_uring_sqe * sqe, int fd, const struct iovec * iovecs, unsigned int nr_vecs, __u64 offset, int flags, int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_writev_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_writev_fixed(io_uring_sqe* sqe, int fd, iovec* iovecs, uint nr_vecs, ulong offset, int flags, int buf_index)
     {
@@ -889,7 +975,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, iovecs, nr_vecs, offset, flags, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_recvmsg(struct io_uring_sqe * sqe, int fd, struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_recvmsg(struct io_uring_sqe * sqe, int fd, struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_recvmsg(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_recvmsg(io_uring_sqe* sqe, int fd, msghdr* msg, uint flags)
     {
@@ -898,7 +985,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, msg, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_recvmsg_multishot(struct io_uring_sqe * sqe, int fd, struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_recvmsg_multishot(struct io_uring_sqe * sqe, int fd, struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_recvmsg_multishot(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_recvmsg_multishot(io_uring_sqe* sqe, int fd, msghdr* msg, uint flags)
     {
@@ -907,7 +995,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, msg, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_sendmsg(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_sendmsg(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_sendmsg(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_sendmsg(io_uring_sqe* sqe, int fd, msghdr* msg, uint flags)
     {
@@ -916,7 +1005,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, msg, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_poll_add(struct io_uring_sqe * sqe, int fd, unsigned int poll_mask) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_poll_add(struct io_uring_sqe * sqe, int fd, unsigned int poll_mask) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_poll_add(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_poll_add(io_uring_sqe* sqe, int fd, uint poll_mask)
     {
@@ -925,7 +1015,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, poll_mask);
     }
 
-    /// <remarks>C: void io_uring_prep_poll_multishot(struct io_uring_sqe * sqe, int fd, unsigned int poll_mask) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_poll_multishot(struct io_uring_sqe * sqe, int fd, unsigned int poll_mask) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_poll_multishot(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_poll_multishot(io_uring_sqe* sqe, int fd, uint poll_mask)
     {
@@ -934,7 +1025,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, poll_mask);
     }
 
-    /// <remarks>C: void io_uring_prep_poll_remove(struct io_uring_sqe * sqe, __u64 user_data) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_poll_remove(struct io_uring_sqe * sqe, __u64 user_data) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_poll_remove(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_poll_remove(io_uring_sqe* sqe, ulong user_data)
     {
@@ -943,7 +1035,8 @@ public static unsafe partial class Liburing
         function(sqe, user_data);
     }
 
-    /// <remarks>C: void io_uring_prep_poll_update(struct io_uring_sqe * sqe, __u64 old_user_data, __u64 new_user_data, unsigned int poll_mask, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_poll_update(struct io_uring_sqe * sqe, __u64 old_user_data, __u64 new_user_data, unsigned int poll_mask, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_poll_update(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_poll_update(io_uring_sqe* sqe, ulong old_user_data, ulong new_user_data, uint poll_mask, uint flags)
     {
@@ -952,7 +1045,8 @@ public static unsafe partial class Liburing
         function(sqe, old_user_data, new_user_data, poll_mask, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_fsync(struct io_uring_sqe * sqe, int fd, unsigned int fsync_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fsync(struct io_uring_sqe * sqe, int fd, unsigned int fsync_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fsync(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fsync(io_uring_sqe* sqe, int fd, uint fsync_flags)
     {
@@ -961,7 +1055,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, fsync_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_nop(struct io_uring_sqe * sqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_nop(struct io_uring_sqe * sqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_nop(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_nop(io_uring_sqe* sqe)
     {
@@ -970,7 +1065,8 @@ public static unsafe partial class Liburing
         function(sqe);
     }
 
-    /// <remarks>C: void io_uring_prep_nop128(struct io_uring_sqe * sqe) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_nop128(struct io_uring_sqe * sqe) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_nop128(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_nop128(io_uring_sqe* sqe)
     {
@@ -979,7 +1075,8 @@ public static unsafe partial class Liburing
         function(sqe);
     }
 
-    /// <remarks>C: void io_uring_prep_timeout(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, unsigned int count, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_timeout(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, unsigned int count, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_timeout(io_uring_sqe* sqe, __kernel_timespec* ts, uint count, uint flags)
     {
@@ -988,7 +1085,8 @@ public static unsafe partial class Liburing
         function(sqe, ts, count, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_timeout_remove(struct io_uring_sqe * sqe, __u64 user_data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_timeout_remove(struct io_uring_sqe * sqe, __u64 user_data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_timeout_remove(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_timeout_remove(io_uring_sqe* sqe, ulong user_data, uint flags)
     {
@@ -997,7 +1095,8 @@ public static unsafe partial class Liburing
         function(sqe, user_data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_timeout_update(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, __u64 user_data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_timeout_update(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, __u64 user_data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_timeout_update(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_timeout_update(io_uring_sqe* sqe, __kernel_timespec* ts, ulong user_data, uint flags)
     {
@@ -1006,7 +1105,8 @@ public static unsafe partial class Liburing
         function(sqe, ts, user_data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_accept(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_accept(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_accept(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_accept(io_uring_sqe* sqe, int fd, sockaddr* addr, uint* addrlen, int flags)
     {
@@ -1015,7 +1115,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_accept_direct(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_accept_direct(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_accept_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_accept_direct(io_uring_sqe* sqe, int fd, sockaddr* addr, uint* addrlen, int flags, uint file_index)
     {
@@ -1024,7 +1125,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen, flags, file_index);
     }
 
-    /// <remarks>C: void io_uring_prep_multishot_accept(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_multishot_accept(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_multishot_accept(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_multishot_accept(io_uring_sqe* sqe, int fd, sockaddr* addr, uint* addrlen, int flags)
     {
@@ -1033,7 +1135,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_multishot_accept_direct(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_multishot_accept_direct(struct io_uring_sqe * sqe, int fd, struct sockaddr * addr, socklen_t * addrlen, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_multishot_accept_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_multishot_accept_direct(io_uring_sqe* sqe, int fd, sockaddr* addr, uint* addrlen, int flags)
     {
@@ -1042,7 +1145,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_cancel64(struct io_uring_sqe * sqe, __u64 user_data, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cancel64(struct io_uring_sqe * sqe, __u64 user_data, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cancel64(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cancel64(io_uring_sqe* sqe, ulong user_data, int flags)
     {
@@ -1051,7 +1155,8 @@ public static unsafe partial class Liburing
         function(sqe, user_data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_cancel(struct io_uring_sqe * sqe, const void * user_data, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cancel(struct io_uring_sqe * sqe, const void * user_data, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cancel(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cancel(io_uring_sqe* sqe, void* user_data, int flags)
     {
@@ -1060,7 +1165,8 @@ public static unsafe partial class Liburing
         function(sqe, user_data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_cancel_fd(struct io_uring_sqe * sqe, int fd, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cancel_fd(struct io_uring_sqe * sqe, int fd, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cancel_fd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cancel_fd(io_uring_sqe* sqe, int fd, uint flags)
     {
@@ -1069,7 +1175,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_link_timeout(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_link_timeout(struct io_uring_sqe * sqe, const struct __kernel_timespec * ts, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_link_timeout(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_link_timeout(io_uring_sqe* sqe, __kernel_timespec* ts, uint flags)
     {
@@ -1078,7 +1185,8 @@ public static unsafe partial class Liburing
         function(sqe, ts, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_connect(struct io_uring_sqe * sqe, int fd, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_connect(struct io_uring_sqe * sqe, int fd, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_connect(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_connect(io_uring_sqe* sqe, int fd, sockaddr* addr, uint addrlen)
     {
@@ -1087,7 +1195,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen);
     }
 
-    /// <remarks>C: void io_uring_prep_bind(struct io_uring_sqe * sqe, int fd, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_bind(struct io_uring_sqe * sqe, int fd, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_bind(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_bind(io_uring_sqe* sqe, int fd, sockaddr* addr, uint addrlen)
     {
@@ -1096,7 +1205,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, addr, addrlen);
     }
 
-    /// <remarks>C: void io_uring_prep_listen(struct io_uring_sqe * sqe, int fd, int backlog) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_listen(struct io_uring_sqe * sqe, int fd, int backlog) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_listen(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_listen(io_uring_sqe* sqe, int fd, int backlog)
     {
@@ -1105,7 +1215,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, backlog);
     }
 
-    /// <remarks>C: void io_uring_prep_epoll_wait(struct io_uring_sqe * sqe, int fd, struct epoll_event * events, int maxevents, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_epoll_wait(struct io_uring_sqe * sqe, int fd, struct epoll_event * events, int maxevents, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_epoll_wait(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_epoll_wait(io_uring_sqe* sqe, int fd, epoll_event* events, int maxevents, uint flags)
     {
@@ -1114,7 +1225,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, events, maxevents, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_files_update(struct io_uring_sqe * sqe, int * fds, unsigned int nr_fds, int offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_files_update(struct io_uring_sqe * sqe, int * fds, unsigned int nr_fds, int offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_files_update(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_files_update(io_uring_sqe* sqe, int* fds, uint nr_fds, int offset)
     {
@@ -1123,7 +1235,8 @@ public static unsafe partial class Liburing
         function(sqe, fds, nr_fds, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_fallocate(struct io_uring_sqe * sqe, int fd, int mode, __u64 offset, __u64 len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fallocate(struct io_uring_sqe * sqe, int fd, int mode, __u64 offset, __u64 len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fallocate(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fallocate(io_uring_sqe* sqe, int fd, int mode, ulong offset, ulong len)
     {
@@ -1132,7 +1245,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, mode, offset, len);
     }
 
-    /// <remarks>C: void io_uring_prep_openat(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_openat(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_openat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_openat(io_uring_sqe* sqe, int dfd, byte* path, int flags, uint mode)
     {
@@ -1141,7 +1255,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, flags, mode);
     }
 
-    /// <remarks>C: void io_uring_prep_openat_direct(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, mode_t mode, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_openat_direct(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, mode_t mode, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_openat_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_openat_direct(io_uring_sqe* sqe, int dfd, byte* path, int flags, uint mode, uint file_index)
     {
@@ -1150,7 +1265,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, flags, mode, file_index);
     }
 
-    /// <remarks>C: void io_uring_prep_open(struct io_uring_sqe * sqe, const char * path, int flags, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_open(struct io_uring_sqe * sqe, const char * path, int flags, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_open(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_open(io_uring_sqe* sqe, byte* path, int flags, uint mode)
     {
@@ -1159,7 +1275,8 @@ public static unsafe partial class Liburing
         function(sqe, path, flags, mode);
     }
 
-    /// <remarks>C: void io_uring_prep_open_direct(struct io_uring_sqe * sqe, const char * path, int flags, mode_t mode, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_open_direct(struct io_uring_sqe * sqe, const char * path, int flags, mode_t mode, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_open_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_open_direct(io_uring_sqe* sqe, byte* path, int flags, uint mode, uint file_index)
     {
@@ -1168,7 +1285,8 @@ public static unsafe partial class Liburing
         function(sqe, path, flags, mode, file_index);
     }
 
-    /// <remarks>C: void io_uring_prep_close(struct io_uring_sqe * sqe, int fd) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_close(struct io_uring_sqe * sqe, int fd) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_close(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_close(io_uring_sqe* sqe, int fd)
     {
@@ -1177,7 +1295,8 @@ public static unsafe partial class Liburing
         function(sqe, fd);
     }
 
-    /// <remarks>C: void io_uring_prep_close_direct(struct io_uring_sqe * sqe, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_close_direct(struct io_uring_sqe * sqe, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_close_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_close_direct(io_uring_sqe* sqe, uint file_index)
     {
@@ -1186,7 +1305,8 @@ public static unsafe partial class Liburing
         function(sqe, file_index);
     }
 
-    /// <remarks>C: void io_uring_prep_read(struct io_uring_sqe * sqe, int fd, void * buf, unsigned int nbytes, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_read(struct io_uring_sqe * sqe, int fd, void * buf, unsigned int nbytes, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_read(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_read(io_uring_sqe* sqe, int fd, void* buf, uint nbytes, ulong offset)
     {
@@ -1195,7 +1315,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, buf, nbytes, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_read_multishot(struct io_uring_sqe * sqe, int fd, unsigned int nbytes, __u64 offset, int buf_group) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_read_multishot(struct io_uring_sqe * sqe, int fd, unsigned int nbytes, __u64 offset, int buf_group) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_read_multishot(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_read_multishot(io_uring_sqe* sqe, int fd, uint nbytes, ulong offset, int buf_group)
     {
@@ -1204,7 +1325,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, nbytes, offset, buf_group);
     }
 
-    /// <remarks>C: void io_uring_prep_write(struct io_uring_sqe * sqe, int fd, const void * buf, unsigned int nbytes, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_write(struct io_uring_sqe * sqe, int fd, const void * buf, unsigned int nbytes, __u64 offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_write(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_write(io_uring_sqe* sqe, int fd, void* buf, uint nbytes, ulong offset)
     {
@@ -1213,7 +1335,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, buf, nbytes, offset);
     }
 
-    /// <remarks>C: void io_uring_prep_statx(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, unsigned int mask, struct statx * statxbuf) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_statx(struct io_uring_sqe * sqe, int dfd, const char * path, int flags, unsigned int mask, struct statx * statxbuf) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_statx(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_statx(io_uring_sqe* sqe, int dfd, byte* path, int flags, uint mask, statx* statxbuf)
     {
@@ -1222,7 +1345,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, flags, mask, statxbuf);
     }
 
-    /// <remarks>C: void io_uring_prep_fadvise(struct io_uring_sqe * sqe, int fd, __u64 offset, __u32 len, int advice) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fadvise(struct io_uring_sqe * sqe, int fd, __u64 offset, __u32 len, int advice) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fadvise(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fadvise(io_uring_sqe* sqe, int fd, ulong offset, uint len, int advice)
     {
@@ -1231,7 +1355,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, offset, len, advice);
     }
 
-    /// <remarks>C: void io_uring_prep_madvise(struct io_uring_sqe * sqe, void * addr, __u32 length, int advice) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_madvise(struct io_uring_sqe * sqe, void * addr, __u32 length, int advice) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_madvise(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_madvise(io_uring_sqe* sqe, void* addr, uint length, int advice)
     {
@@ -1240,7 +1365,8 @@ public static unsafe partial class Liburing
         function(sqe, addr, length, advice);
     }
 
-    /// <remarks>C: void io_uring_prep_fadvise64(struct io_uring_sqe * sqe, int fd, __u64 offset, off_t len, int advice) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fadvise64(struct io_uring_sqe * sqe, int fd, __u64 offset, off_t len, int advice) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fadvise64(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fadvise64(io_uring_sqe* sqe, int fd, ulong offset, long len, int advice)
     {
@@ -1249,7 +1375,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, offset, len, advice);
     }
 
-    /// <remarks>C: void io_uring_prep_madvise64(struct io_uring_sqe * sqe, void * addr, off_t length, int advice) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_madvise64(struct io_uring_sqe * sqe, void * addr, off_t length, int advice) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_madvise64(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_madvise64(io_uring_sqe* sqe, void* addr, long length, int advice)
     {
@@ -1258,7 +1385,8 @@ public static unsafe partial class Liburing
         function(sqe, addr, length, advice);
     }
 
-    /// <remarks>C: void io_uring_prep_send(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_send(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_send(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_send(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags)
     {
@@ -1267,7 +1395,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_send_bundle(struct io_uring_sqe * sqe, int sockfd, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_send_bundle(struct io_uring_sqe * sqe, int sockfd, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_send_bundle(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_send_bundle(io_uring_sqe* sqe, int sockfd, nuint len, int flags)
     {
@@ -1276,7 +1405,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, len, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_send_set_addr(struct io_uring_sqe * sqe, const struct sockaddr * dest_addr, __u16 addr_len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_send_set_addr(struct io_uring_sqe * sqe, const struct sockaddr * dest_addr, __u16 addr_len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_send_set_addr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_send_set_addr(io_uring_sqe* sqe, sockaddr* dest_addr, ushort addr_len)
     {
@@ -1285,7 +1415,8 @@ public static unsafe partial class Liburing
         function(sqe, dest_addr, addr_len);
     }
 
-    /// <remarks>C: void io_uring_prep_sendto(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_sendto(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, const struct sockaddr * addr, socklen_t addrlen) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_sendto(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_sendto(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags, sockaddr* addr, uint addrlen)
     {
@@ -1294,7 +1425,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags, addr, addrlen);
     }
 
-    /// <remarks>C: void io_uring_prep_send_zc(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, unsigned int zc_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_send_zc(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, unsigned int zc_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_send_zc(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_send_zc(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags, uint zc_flags)
     {
@@ -1303,7 +1435,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags, zc_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_send_zc_fixed(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, unsigned int zc_flags, unsigned int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_send_zc_fixed(struct io_uring_sqe * sqe, int sockfd, const void * buf, size_t len, int flags, unsigned int zc_flags, unsigned int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_send_zc_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_send_zc_fixed(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags, uint zc_flags, uint buf_index)
     {
@@ -1312,7 +1445,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags, zc_flags, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_sendmsg_zc(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_sendmsg_zc(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_sendmsg_zc(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_sendmsg_zc(io_uring_sqe* sqe, int fd, msghdr* msg, uint flags)
     {
@@ -1321,7 +1455,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, msg, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_sendmsg_zc_fixed(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags, unsigned int buf_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_sendmsg_zc_fixed(struct io_uring_sqe * sqe, int fd, const struct msghdr * msg, unsigned int flags, unsigned int buf_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_sendmsg_zc_fixed(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_sendmsg_zc_fixed(io_uring_sqe* sqe, int fd, msghdr* msg, uint flags, uint buf_index)
     {
@@ -1330,7 +1465,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, msg, flags, buf_index);
     }
 
-    /// <remarks>C: void io_uring_prep_recv(struct io_uring_sqe * sqe, int sockfd, void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_recv(struct io_uring_sqe * sqe, int sockfd, void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_recv(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_recv(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags)
     {
@@ -1339,7 +1475,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_recv_multishot(struct io_uring_sqe * sqe, int sockfd, void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_recv_multishot(struct io_uring_sqe * sqe, int sockfd, void * buf, size_t len, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_recv_multishot(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_recv_multishot(io_uring_sqe* sqe, int sockfd, void* buf, nuint len, int flags)
     {
@@ -1348,7 +1485,8 @@ public static unsafe partial class Liburing
         function(sqe, sockfd, buf, len, flags);
     }
 
-    /// <remarks>C: struct io_uring_recvmsg_out * io_uring_recvmsg_validate(void * buf, int buf_len, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_recvmsg_out * io_uring_recvmsg_validate(void * buf, int buf_len, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_validate(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_recvmsg_out* io_uring_recvmsg_validate(void* buf, int buf_len, msghdr* msgh)
     {
@@ -1357,7 +1495,8 @@ public static unsafe partial class Liburing
         return function(buf, buf_len, msgh);
     }
 
-    /// <remarks>C: void * io_uring_recvmsg_name(struct io_uring_recvmsg_out * o) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void * io_uring_recvmsg_name(struct io_uring_recvmsg_out * o) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_name(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* io_uring_recvmsg_name(io_uring_recvmsg_out* o)
     {
@@ -1366,7 +1505,8 @@ public static unsafe partial class Liburing
         return function(o);
     }
 
-    /// <remarks>C: struct cmsghdr * io_uring_recvmsg_cmsg_firsthdr(struct io_uring_recvmsg_out * o, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: struct cmsghdr * io_uring_recvmsg_cmsg_firsthdr(struct io_uring_recvmsg_out * o, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_cmsg_firsthdr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static cmsghdr* io_uring_recvmsg_cmsg_firsthdr(io_uring_recvmsg_out* o, msghdr* msgh)
     {
@@ -1375,7 +1515,8 @@ public static unsafe partial class Liburing
         return function(o, msgh);
     }
 
-    /// <remarks>C: struct cmsghdr * io_uring_recvmsg_cmsg_nexthdr(struct io_uring_recvmsg_out * o, struct msghdr * msgh, struct cmsghdr * cmsg) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: struct cmsghdr * io_uring_recvmsg_cmsg_nexthdr(struct io_uring_recvmsg_out * o, struct msghdr * msgh, struct cmsghdr * cmsg) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_cmsg_nexthdr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static cmsghdr* io_uring_recvmsg_cmsg_nexthdr(io_uring_recvmsg_out* o, msghdr* msgh, cmsghdr* cmsg)
     {
@@ -1384,7 +1525,8 @@ public static unsafe partial class Liburing
         return function(o, msgh, cmsg);
     }
 
-    /// <remarks>C: void * io_uring_recvmsg_payload(struct io_uring_recvmsg_out * o, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void * io_uring_recvmsg_payload(struct io_uring_recvmsg_out * o, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_payload(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* io_uring_recvmsg_payload(io_uring_recvmsg_out* o, msghdr* msgh)
     {
@@ -1393,7 +1535,8 @@ public static unsafe partial class Liburing
         return function(o, msgh);
     }
 
-    /// <remarks>C: unsigned int io_uring_recvmsg_payload_length(struct io_uring_recvmsg_out * o, int buf_len, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_recvmsg_payload_length(struct io_uring_recvmsg_out * o, int buf_len, struct msghdr * msgh) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_recvmsg_payload_length(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_recvmsg_payload_length(io_uring_recvmsg_out* o, int buf_len, msghdr* msgh)
     {
@@ -1402,7 +1545,8 @@ public static unsafe partial class Liburing
         return function(o, buf_len, msgh);
     }
 
-    /// <remarks>C: void io_uring_prep_openat2(struct io_uring_sqe * sqe, int dfd, const char * path, const struct open_how * how) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_openat2(struct io_uring_sqe * sqe, int dfd, const char * path, const struct open_how * how) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_openat2(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_openat2(io_uring_sqe* sqe, int dfd, byte* path, open_how* how)
     {
@@ -1411,7 +1555,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, how);
     }
 
-    /// <remarks>C: void io_uring_prep_openat2_direct(struct io_uring_sqe * sqe, int dfd, const char * path, const struct open_how * how, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_openat2_direct(struct io_uring_sqe * sqe, int dfd, const char * path, const struct open_how * how, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_openat2_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_openat2_direct(io_uring_sqe* sqe, int dfd, byte* path, open_how* how, uint file_index)
     {
@@ -1420,7 +1565,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, how, file_index);
     }
 
-    /// <remarks>C: void io_uring_prep_epoll_ctl(struct io_uring_sqe * sqe, int epfd, int fd, int op, const struct epoll_event * ev) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_epoll_ctl(struct io_uring_sqe * sqe, int epfd, int fd, int op, const struct epoll_event * ev) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_epoll_ctl(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_epoll_ctl(io_uring_sqe* sqe, int epfd, int fd, int op, epoll_event* ev)
     {
@@ -1429,7 +1575,8 @@ public static unsafe partial class Liburing
         function(sqe, epfd, fd, op, ev);
     }
 
-    /// <remarks>C: void io_uring_prep_provide_buffers(struct io_uring_sqe * sqe, void * addr, int len, int nr, int bgid, int bid) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_provide_buffers(struct io_uring_sqe * sqe, void * addr, int len, int nr, int bgid, int bid) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_provide_buffers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_provide_buffers(io_uring_sqe* sqe, void* addr, int len, int nr, int bgid, int bid)
     {
@@ -1438,7 +1585,8 @@ public static unsafe partial class Liburing
         function(sqe, addr, len, nr, bgid, bid);
     }
 
-    /// <remarks>C: void io_uring_prep_remove_buffers(struct io_uring_sqe * sqe, int nr, int bgid) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_remove_buffers(struct io_uring_sqe * sqe, int nr, int bgid) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_remove_buffers(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_remove_buffers(io_uring_sqe* sqe, int nr, int bgid)
     {
@@ -1447,7 +1595,8 @@ public static unsafe partial class Liburing
         function(sqe, nr, bgid);
     }
 
-    /// <remarks>C: void io_uring_prep_shutdown(struct io_uring_sqe * sqe, int fd, int how) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_shutdown(struct io_uring_sqe * sqe, int fd, int how) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_shutdown(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_shutdown(io_uring_sqe* sqe, int fd, int how)
     {
@@ -1456,7 +1605,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, how);
     }
 
-    /// <remarks>C: void io_uring_prep_unlinkat(struct io_uring_sqe * sqe, int dfd, const char * path, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_unlinkat(struct io_uring_sqe * sqe, int dfd, const char * path, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_unlinkat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_unlinkat(io_uring_sqe* sqe, int dfd, byte* path, int flags)
     {
@@ -1465,7 +1615,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_unlink(struct io_uring_sqe * sqe, const char * path, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_unlink(struct io_uring_sqe * sqe, const char * path, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_unlink(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_unlink(io_uring_sqe* sqe, byte* path, int flags)
     {
@@ -1474,7 +1625,8 @@ public static unsafe partial class Liburing
         function(sqe, path, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_renameat(struct io_uring_sqe * sqe, int olddfd, const char * oldpath, int newdfd, const char * newpath, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_renameat(struct io_uring_sqe * sqe, int olddfd, const char * oldpath, int newdfd, const char * newpath, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_renameat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_renameat(io_uring_sqe* sqe, int olddfd, byte* oldpath, int newdfd, byte* newpath, uint flags)
     {
@@ -1483,7 +1635,8 @@ public static unsafe partial class Liburing
         function(sqe, olddfd, oldpath, newdfd, newpath, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_rename(struct io_uring_sqe * sqe, const char * oldpath, const char * newpath) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_rename(struct io_uring_sqe * sqe, const char * oldpath, const char * newpath) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_rename(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_rename(io_uring_sqe* sqe, byte* oldpath, byte* newpath)
     {
@@ -1492,7 +1645,8 @@ public static unsafe partial class Liburing
         function(sqe, oldpath, newpath);
     }
 
-    /// <remarks>C: void io_uring_prep_sync_file_range(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_sync_file_range(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 offset, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_sync_file_range(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_sync_file_range(io_uring_sqe* sqe, int fd, uint len, ulong offset, int flags)
     {
@@ -1501,7 +1655,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, len, offset, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_mkdirat(struct io_uring_sqe * sqe, int dfd, const char * path, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_mkdirat(struct io_uring_sqe * sqe, int dfd, const char * path, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_mkdirat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_mkdirat(io_uring_sqe* sqe, int dfd, byte* path, uint mode)
     {
@@ -1510,7 +1665,8 @@ public static unsafe partial class Liburing
         function(sqe, dfd, path, mode);
     }
 
-    /// <remarks>C: void io_uring_prep_mkdir(struct io_uring_sqe * sqe, const char * path, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_mkdir(struct io_uring_sqe * sqe, const char * path, mode_t mode) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_mkdir(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_mkdir(io_uring_sqe* sqe, byte* path, uint mode)
     {
@@ -1519,7 +1675,8 @@ public static unsafe partial class Liburing
         function(sqe, path, mode);
     }
 
-    /// <remarks>C: void io_uring_prep_symlinkat(struct io_uring_sqe * sqe, const char * target, int newdirfd, const char * linkpath) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_symlinkat(struct io_uring_sqe * sqe, const char * target, int newdirfd, const char * linkpath) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_symlinkat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_symlinkat(io_uring_sqe* sqe, byte* target, int newdirfd, byte* linkpath)
     {
@@ -1528,7 +1685,8 @@ public static unsafe partial class Liburing
         function(sqe, target, newdirfd, linkpath);
     }
 
-    /// <remarks>C: void io_uring_prep_symlink(struct io_uring_sqe * sqe, const char * target, const char * linkpath) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_symlink(struct io_uring_sqe * sqe, const char * target, const char * linkpath) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_symlink(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_symlink(io_uring_sqe* sqe, byte* target, byte* linkpath)
     {
@@ -1537,7 +1695,8 @@ public static unsafe partial class Liburing
         function(sqe, target, linkpath);
     }
 
-    /// <remarks>C: void io_uring_prep_linkat(struct io_uring_sqe * sqe, int olddfd, const char * oldpath, int newdfd, const char * newpath, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_linkat(struct io_uring_sqe * sqe, int olddfd, const char * oldpath, int newdfd, const char * newpath, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_linkat(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_linkat(io_uring_sqe* sqe, int olddfd, byte* oldpath, int newdfd, byte* newpath, int flags)
     {
@@ -1546,7 +1705,8 @@ public static unsafe partial class Liburing
         function(sqe, olddfd, oldpath, newdfd, newpath, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_link(struct io_uring_sqe * sqe, const char * oldpath, const char * newpath, int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_link(struct io_uring_sqe * sqe, const char * oldpath, const char * newpath, int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_link(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_link(io_uring_sqe* sqe, byte* oldpath, byte* newpath, int flags)
     {
@@ -1555,7 +1715,8 @@ public static unsafe partial class Liburing
         function(sqe, oldpath, newpath, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_msg_ring_cqe_flags(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 data, unsigned int flags, unsigned int cqe_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_msg_ring_cqe_flags(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 data, unsigned int flags, unsigned int cqe_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_msg_ring_cqe_flags(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_msg_ring_cqe_flags(io_uring_sqe* sqe, int fd, uint len, ulong data, uint flags, uint cqe_flags)
     {
@@ -1564,7 +1725,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, len, data, flags, cqe_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_msg_ring(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_msg_ring(struct io_uring_sqe * sqe, int fd, unsigned int len, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_msg_ring(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_msg_ring(io_uring_sqe* sqe, int fd, uint len, ulong data, uint flags)
     {
@@ -1573,7 +1735,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, len, data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_msg_ring_fd(struct io_uring_sqe * sqe, int fd, int source_fd, int target_fd, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_msg_ring_fd(struct io_uring_sqe * sqe, int fd, int source_fd, int target_fd, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_msg_ring_fd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_msg_ring_fd(io_uring_sqe* sqe, int fd, int source_fd, int target_fd, ulong data, uint flags)
     {
@@ -1582,7 +1745,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, source_fd, target_fd, data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_msg_ring_fd_alloc(struct io_uring_sqe * sqe, int fd, int source_fd, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_msg_ring_fd_alloc(struct io_uring_sqe * sqe, int fd, int source_fd, __u64 data, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_msg_ring_fd_alloc(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_msg_ring_fd_alloc(io_uring_sqe* sqe, int fd, int source_fd, ulong data, uint flags)
     {
@@ -1591,7 +1755,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, source_fd, data, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_getxattr(struct io_uring_sqe * sqe, const char * name, char * value, const char * path, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_getxattr(struct io_uring_sqe * sqe, const char * name, char * value, const char * path, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_getxattr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_getxattr(io_uring_sqe* sqe, byte* name, byte* value, byte* path, uint len)
     {
@@ -1600,7 +1765,8 @@ public static unsafe partial class Liburing
         function(sqe, name, value, path, len);
     }
 
-    /// <remarks>C: void io_uring_prep_setxattr(struct io_uring_sqe * sqe, const char * name, const char * value, const char * path, int flags, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_setxattr(struct io_uring_sqe * sqe, const char * name, const char * value, const char * path, int flags, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_setxattr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_setxattr(io_uring_sqe* sqe, byte* name, byte* value, byte* path, int flags, uint len)
     {
@@ -1609,7 +1775,8 @@ public static unsafe partial class Liburing
         function(sqe, name, value, path, flags, len);
     }
 
-    /// <remarks>C: void io_uring_prep_fgetxattr(struct io_uring_sqe * sqe, int fd, const char * name, char * value, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fgetxattr(struct io_uring_sqe * sqe, int fd, const char * name, char * value, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fgetxattr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fgetxattr(io_uring_sqe* sqe, int fd, byte* name, byte* value, uint len)
     {
@@ -1618,7 +1785,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, name, value, len);
     }
 
-    /// <remarks>C: void io_uring_prep_fsetxattr(struct io_uring_sqe * sqe, int fd, const char * name, const char * value, int flags, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fsetxattr(struct io_uring_sqe * sqe, int fd, const char * name, const char * value, int flags, unsigned int len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fsetxattr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fsetxattr(io_uring_sqe* sqe, int fd, byte* name, byte* value, int flags, uint len)
     {
@@ -1627,7 +1795,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, name, value, flags, len);
     }
 
-    /// <remarks>C: void io_uring_prep_socket(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_socket(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_socket(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_socket(io_uring_sqe* sqe, int domain, int type, int protocol, uint flags)
     {
@@ -1636,7 +1805,8 @@ public static unsafe partial class Liburing
         function(sqe, domain, type, protocol, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_socket_direct(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int file_index, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_socket_direct(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int file_index, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_socket_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_socket_direct(io_uring_sqe* sqe, int domain, int type, int protocol, uint file_index, uint flags)
     {
@@ -1645,7 +1815,8 @@ public static unsafe partial class Liburing
         function(sqe, domain, type, protocol, file_index, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_socket_direct_alloc(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_socket_direct_alloc(struct io_uring_sqe * sqe, int domain, int type, int protocol, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_socket_direct_alloc(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_socket_direct_alloc(io_uring_sqe* sqe, int domain, int type, int protocol, uint flags)
     {
@@ -1654,7 +1825,8 @@ public static unsafe partial class Liburing
         function(sqe, domain, type, protocol, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_uring_cmd(struct io_uring_sqe * sqe, int cmd_op, int fd) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_uring_cmd(struct io_uring_sqe * sqe, int cmd_op, int fd) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_uring_cmd(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_uring_cmd(io_uring_sqe* sqe, int cmd_op, int fd)
     {
@@ -1663,7 +1835,8 @@ public static unsafe partial class Liburing
         function(sqe, cmd_op, fd);
     }
 
-    /// <remarks>C: void io_uring_prep_uring_cmd128(struct io_uring_sqe * sqe, int cmd_op, int fd) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_uring_cmd128(struct io_uring_sqe * sqe, int cmd_op, int fd) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_uring_cmd128(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_uring_cmd128(io_uring_sqe* sqe, int cmd_op, int fd)
     {
@@ -1672,7 +1845,8 @@ public static unsafe partial class Liburing
         function(sqe, cmd_op, fd);
     }
 
-    /// <remarks>C: void io_uring_prep_cmd_sock(struct io_uring_sqe * sqe, int cmd_op, int fd, int level, int optname, void * optval, int optlen) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cmd_sock(struct io_uring_sqe * sqe, int cmd_op, int fd, int level, int optname, void * optval, int optlen) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cmd_sock(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cmd_sock(io_uring_sqe* sqe, int cmd_op, int fd, int level, int optname, void* optval, int optlen)
     {
@@ -1681,7 +1855,8 @@ public static unsafe partial class Liburing
         function(sqe, cmd_op, fd, level, optname, optval, optlen);
     }
 
-    /// <remarks>C: void io_uring_prep_cmd_getsockname(struct io_uring_sqe * sqe, int fd, struct sockaddr * sockaddr, socklen_t * sockaddr_len, int peer) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cmd_getsockname(struct io_uring_sqe * sqe, int fd, struct sockaddr * sockaddr, socklen_t * sockaddr_len, int peer) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cmd_getsockname(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cmd_getsockname(io_uring_sqe* sqe, int fd, sockaddr* sockaddr, uint* sockaddr_len, int peer)
     {
@@ -1690,7 +1865,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, sockaddr, sockaddr_len, peer);
     }
 
-    /// <remarks>C: void io_uring_prep_waitid(struct io_uring_sqe * sqe, idtype_t idtype, id_t id, siginfo_t * infop, int options, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_waitid(struct io_uring_sqe * sqe, idtype_t idtype, id_t id, siginfo_t * infop, int options, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_waitid(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_waitid(io_uring_sqe* sqe, idtype_t idtype, uint id, siginfo_t* infop, int options, uint flags)
     {
@@ -1699,7 +1875,8 @@ public static unsafe partial class Liburing
         function(sqe, idtype, id, infop, options, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_futex_wake(struct io_uring_sqe * sqe, const uint32_t * futex, uint64_t val, uint64_t mask, uint32_t futex_flags, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_futex_wake(struct io_uring_sqe * sqe, const uint32_t * futex, uint64_t val, uint64_t mask, uint32_t futex_flags, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_futex_wake(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_futex_wake(io_uring_sqe* sqe, uint* futex, ulong val, ulong mask, uint futex_flags, uint flags)
     {
@@ -1708,7 +1885,8 @@ public static unsafe partial class Liburing
         function(sqe, futex, val, mask, futex_flags, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_futex_wait(struct io_uring_sqe * sqe, const uint32_t * futex, uint64_t val, uint64_t mask, uint32_t futex_flags, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_futex_wait(struct io_uring_sqe * sqe, const uint32_t * futex, uint64_t val, uint64_t mask, uint32_t futex_flags, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_futex_wait(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_futex_wait(io_uring_sqe* sqe, uint* futex, ulong val, ulong mask, uint futex_flags, uint flags)
     {
@@ -1717,7 +1895,8 @@ public static unsafe partial class Liburing
         function(sqe, futex, val, mask, futex_flags, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_futex_waitv(struct io_uring_sqe * sqe, const struct futex_waitv * futex, uint32_t nr_futex, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_futex_waitv(struct io_uring_sqe * sqe, const struct futex_waitv * futex, uint32_t nr_futex, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_futex_waitv(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_futex_waitv(io_uring_sqe* sqe, futex_waitv* futex, uint nr_futex, uint flags)
     {
@@ -1726,7 +1905,8 @@ public static unsafe partial class Liburing
         function(sqe, futex, nr_futex, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_fixed_fd_install(struct io_uring_sqe * sqe, int fd, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_fixed_fd_install(struct io_uring_sqe * sqe, int fd, unsigned int flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_fixed_fd_install(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_fixed_fd_install(io_uring_sqe* sqe, int fd, uint flags)
     {
@@ -1735,7 +1915,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, flags);
     }
 
-    /// <remarks>C: void io_uring_prep_ftruncate(struct io_uring_sqe * sqe, int fd, loff_t len) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_ftruncate(struct io_uring_sqe * sqe, int fd, loff_t len) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_ftruncate(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_ftruncate(io_uring_sqe* sqe, int fd, long len)
     {
@@ -1744,7 +1925,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, len);
     }
 
-    /// <remarks>C: void io_uring_prep_cmd_discard(struct io_uring_sqe * sqe, int fd, uint64_t offset, uint64_t nbytes) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_cmd_discard(struct io_uring_sqe * sqe, int fd, uint64_t offset, uint64_t nbytes) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_cmd_discard(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_cmd_discard(io_uring_sqe* sqe, int fd, ulong offset, ulong nbytes)
     {
@@ -1753,7 +1935,8 @@ public static unsafe partial class Liburing
         function(sqe, fd, offset, nbytes);
     }
 
-    /// <remarks>C: void io_uring_prep_pipe(struct io_uring_sqe * sqe, int * fds, int pipe_flags) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_pipe(struct io_uring_sqe * sqe, int * fds, int pipe_flags) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_pipe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_pipe(io_uring_sqe* sqe, int* fds, int pipe_flags)
     {
@@ -1762,7 +1945,8 @@ public static unsafe partial class Liburing
         function(sqe, fds, pipe_flags);
     }
 
-    /// <remarks>C: void io_uring_prep_pipe_direct(struct io_uring_sqe * sqe, int * fds, int pipe_flags, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_prep_pipe_direct(struct io_uring_sqe * sqe, int * fds, int pipe_flags, unsigned int file_index) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_prep_pipe_direct(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_prep_pipe_direct(io_uring_sqe* sqe, int* fds, int pipe_flags, uint file_index)
     {
@@ -1771,7 +1955,8 @@ public static unsafe partial class Liburing
         function(sqe, fds, pipe_flags, file_index);
     }
 
-    /// <remarks>C: unsigned int io_uring_sq_ready(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_sq_ready(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sq_ready(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_sq_ready(io_uring* ring)
     {
@@ -1780,7 +1965,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: unsigned int io_uring_sq_space_left(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_sq_space_left(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_sq_space_left(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_sq_space_left(io_uring* ring)
     {
@@ -1789,7 +1975,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_sqring_wait(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_sqring_wait(struct io_uring * ring) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_sqring_wait(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_sqring_wait(io_uring* ring)
     {
@@ -1798,7 +1985,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: unsigned int io_uring_cq_ready(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: unsigned int io_uring_cq_ready(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cq_ready(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint io_uring_cq_ready(io_uring* ring)
     {
@@ -1807,7 +1995,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: _Bool io_uring_cq_has_overflow(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: _Bool io_uring_cq_has_overflow(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cq_has_overflow(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool io_uring_cq_has_overflow(io_uring* ring)
     {
@@ -1816,7 +2005,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: _Bool io_uring_cq_eventfd_enabled(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: _Bool io_uring_cq_eventfd_enabled(const struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cq_eventfd_enabled(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool io_uring_cq_eventfd_enabled(io_uring* ring)
     {
@@ -1825,7 +2015,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: int io_uring_cq_eventfd_toggle(struct io_uring * ring, _Bool enabled) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: int io_uring_cq_eventfd_toggle(struct io_uring * ring, _Bool enabled) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_cq_eventfd_toggle(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_cq_eventfd_toggle(io_uring* ring, bool enabled)
     {
@@ -1834,7 +2025,8 @@ public static unsafe partial class Liburing
         return function(ring, enabled);
     }
 
-    /// <remarks>C: int io_uring_wait_cqe_nr(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_wait_cqe_nr(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr, unsigned int wait_nr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_wait_cqe_nr(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_wait_cqe_nr(io_uring* ring, io_uring_cqe** cqe_ptr, uint wait_nr)
     {
@@ -1852,7 +2044,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr, nr_available);
     }
 
-    /// <remarks>C: int io_uring_peek_cqe(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_peek_cqe(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_peek_cqe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_peek_cqe(io_uring* ring, io_uring_cqe** cqe_ptr)
     {
@@ -1861,7 +2054,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr);
     }
 
-    /// <remarks>C: int io_uring_wait_cqe(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_wait_cqe(struct io_uring * ring, struct io_uring_cqe ** cqe_ptr) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_wait_cqe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_wait_cqe(io_uring* ring, io_uring_cqe** cqe_ptr)
     {
@@ -1870,7 +2064,8 @@ public static unsafe partial class Liburing
         return function(ring, cqe_ptr);
     }
 
-    /// <remarks>C: int io_uring_buf_ring_mask(__u32 ring_entries) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: int io_uring_buf_ring_mask(__u32 ring_entries) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_buf_ring_mask(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_buf_ring_mask(uint ring_entries)
     {
@@ -1879,7 +2074,8 @@ public static unsafe partial class Liburing
         return function(ring_entries);
     }
 
-    /// <remarks>C: void io_uring_buf_ring_init(struct io_uring_buf_ring * br) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_buf_ring_init(struct io_uring_buf_ring * br) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_buf_ring_init(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_buf_ring_init(io_uring_buf_ring* br)
     {
@@ -1888,7 +2084,8 @@ public static unsafe partial class Liburing
         function(br);
     }
 
-    /// <remarks>C: void io_uring_buf_ring_add(struct io_uring_buf_ring * br, void * addr, unsigned int len, unsigned short bid, int mask, int buf_offset) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_buf_ring_add(struct io_uring_buf_ring * br, void * addr, unsigned int len, unsigned short bid, int mask, int buf_offset) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_buf_ring_add(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_buf_ring_add(io_uring_buf_ring* br, void* addr, uint len, ushort bid, int mask, int buf_offset)
     {
@@ -1897,7 +2094,8 @@ public static unsafe partial class Liburing
         function(br, addr, len, bid, mask, buf_offset);
     }
 
-    /// <remarks>C: void io_uring_buf_ring_advance(struct io_uring_buf_ring * br, int count) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_buf_ring_advance(struct io_uring_buf_ring * br, int count) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_buf_ring_advance(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_buf_ring_advance(io_uring_buf_ring* br, int count)
     {
@@ -1906,7 +2104,8 @@ public static unsafe partial class Liburing
         function(br, count);
     }
 
-    /// <remarks>C: void __io_uring_buf_ring_cq_advance(struct io_uring * ring, struct io_uring_buf_ring * br, int cq_count, int buf_count) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void __io_uring_buf_ring_cq_advance(struct io_uring * ring, struct io_uring_buf_ring * br, int cq_count, int buf_count) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: __io_uring_buf_ring_cq_advance(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void __io_uring_buf_ring_cq_advance(io_uring* ring, io_uring_buf_ring* br, int cq_count, int buf_count)
     {
@@ -1915,7 +2114,8 @@ public static unsafe partial class Liburing
         function(ring, br, cq_count, buf_count);
     }
 
-    /// <remarks>C: void io_uring_buf_ring_cq_advance(struct io_uring * ring, struct io_uring_buf_ring * br, int count) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: void io_uring_buf_ring_cq_advance(struct io_uring * ring, struct io_uring_buf_ring * br, int count) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_buf_ring_cq_advance(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void io_uring_buf_ring_cq_advance(io_uring* ring, io_uring_buf_ring* br, int count)
     {
@@ -1924,7 +2124,8 @@ public static unsafe partial class Liburing
         function(ring, br, count);
     }
 
-    /// <remarks>C: int io_uring_buf_ring_available(struct io_uring * ring, struct io_uring_buf_ring * br, unsigned short bgid) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_buf_ring_available(struct io_uring * ring, struct io_uring_buf_ring * br, unsigned short bgid) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_buf_ring_available(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_buf_ring_available(io_uring* ring, io_uring_buf_ring* br, ushort bgid)
     {
@@ -1933,7 +2134,8 @@ public static unsafe partial class Liburing
         return function(ring, br, bgid);
     }
 
-    /// <remarks>C: struct io_uring_sqe * io_uring_get_sqe(struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_sqe * io_uring_get_sqe(struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_get_sqe(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_sqe* io_uring_get_sqe(io_uring* ring)
     {
@@ -1942,7 +2144,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: struct io_uring_sqe * io_uring_get_sqe128(struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.</remarks>
+    /// <remarks>C: struct io_uring_sqe * io_uring_get_sqe128(struct io_uring * ring) (liburing.h); reaches no system call: called without a GC transition.
+    /// Manual: io_uring_get_sqe128(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static io_uring_sqe* io_uring_get_sqe128(io_uring* ring)
     {
@@ -1951,7 +2154,8 @@ public static unsafe partial class Liburing
         return function(ring);
     }
 
-    /// <remarks>C: ssize_t io_uring_mlock_size(unsigned int entries, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: ssize_t io_uring_mlock_size(unsigned int entries, unsigned int flags) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_mlock_size(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint io_uring_mlock_size(uint entries, uint flags)
     {
@@ -1960,7 +2164,8 @@ public static unsafe partial class Liburing
         return function(entries, flags);
     }
 
-    /// <remarks>C: ssize_t io_uring_mlock_size_params(unsigned int entries, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: ssize_t io_uring_mlock_size_params(unsigned int entries, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_mlock_size_params(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint io_uring_mlock_size_params(uint entries, io_uring_params* p)
     {
@@ -1978,7 +2183,8 @@ public static unsafe partial class Liburing
         return function(entries, flags);
     }
 
-    /// <remarks>C: ssize_t io_uring_memory_size_params(unsigned int entries, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: ssize_t io_uring_memory_size_params(unsigned int entries, struct io_uring_params * p) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_memory_size_params(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nint io_uring_memory_size_params(uint entries, io_uring_params* p)
     {
@@ -1987,7 +2193,8 @@ public static unsafe partial class Liburing
         return function(entries, p);
     }
 
-    /// <remarks>C: int io_uring_major_version() (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_major_version() (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_major_version(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_major_version()
     {
@@ -1996,7 +2203,8 @@ public static unsafe partial class Liburing
         return function();
     }
 
-    /// <remarks>C: int io_uring_minor_version() (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: int io_uring_minor_version() (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_minor_version(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int io_uring_minor_version()
     {
@@ -2005,7 +2213,8 @@ public static unsafe partial class Liburing
         return function();
     }
 
-    /// <remarks>C: _Bool io_uring_check_version(int major, int minor) (liburing.h); may enter the kernel: called with a GC transition.</remarks>
+    /// <remarks>C: _Bool io_uring_check_version(int major, int minor) (liburing.h); may enter the kernel: called with a GC transition.
+    /// Manual: io_uring_check_version(3).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool io_uring_check_version(int major, int minor)
     {
