@@ -117,7 +117,10 @@ internal sealed unsafe class HeaderParser
         const string fileName = "/uring-gen/input.c";
         var args = new List<string>
         {
+            // The pinned multiarch directory too, so <asm/...> comes from the pin rather than
+            // from whatever linux-libc-dev the machine has.
             "-x", "c", "-std=gnu11", "-D_GNU_SOURCE", "-isystem", _includeRoot,
+            "-isystem", Path.Combine(_includeRoot, "x86_64-linux-gnu"),
             "-fparse-all-comments", "-ferror-limit=0", "-Wno-everything",
         };
         var resourceDir = ClangResourceDir();

@@ -196,10 +196,42 @@ public sealed class LayoutTests
                 if (declared is { } d && d != offset)
                     table.Add(member, "[FieldOffset] vs Marshal.OffsetOf", g.Offset, field.Offset, $"{d} vs {offset}");
                 csSize = ClrLayout.SizeOf(info.FieldType);
+                CheckFieldType(table, field, member, g, info);
             }
         }
         Check(table, member, "offsetof", g.Offset, field.Offset, csOffset);
         Check(table, member, "sizeof", g.Size, field.Size, csSize);
+    }
+
+    /// <summary>
+    /// Same size is not enough (__s32 as uint would pass): the C# type must be the model's csType,
+    /// arrays must be fixed buffers of the right element and length, and integers must have the
+    /// signedness gcc gives the C type. Plain <c>char</c> is exempt from the signedness check: its
+    /// signedness is the platform's choice and the bindings treat char data as bytes.
+    /// </summary>
+    private static void CheckFieldType(Mismatches table, FieldModel field, string member, GccField g, FieldInfo info)
+    {
+        Type? element = info.FieldType;
+        if (field.ArrayLength is > 0)
+        {
+            var buffer = info.GetCustomAttribute<System.Runtime.CompilerServices.FixedBufferAttribute>();
+            if (buffer is null)
+            {
+                table.Add(member, "array as fixed buffer", $"{field.CType}", field.ArrayLength, info.FieldType.Name);
+                return;
+            }
+            if (buffer.Length != field.ArrayLength)
+                table.Add(member, "array length", field.CType, field.ArrayLength, $"{buffer.Length} ✗");
+            element = buffer.ElementType;
+        }
+        var expected = CsTypes.Resolve(field.CsType);
+        if (expected is null && !field.CsType.StartsWith("delegate*", StringComparison.Ordinal))
+            table.Add(member, "model csType is a known type", field.CType, field.CsType, element.Name);
+        else if (expected is not null && expected != element)
+            table.Add(member, "C# type", field.CType, field.CsType, $"{element.Name} ✗");
+        var plainChar = field.CType == "char" || field.CType.StartsWith("char[", StringComparison.Ordinal);
+        if (!plainChar && g.Signed is { } signed && CsTypes.IntegerShape(element) is var (_, csSigned) && csSigned != signed)
+            table.Add(member, "signedness", signed ? "signed" : "unsigned", field.CsType, $"{(csSigned ? "signed" : "unsigned")} ✗");
     }
 
     private static void CheckFlexible(Mismatches table, Type? type, bool usable, FieldModel field, string member, GccField g)

@@ -21,11 +21,11 @@ public sealed class ProbeHarnessTests
         var gcc = s_fixture.Value.Facts;
         var cqe = gcc.Records["io_uring_cqe"];
         Assert.Equal((16L, 8L), (cqe.Size, cqe.Align));
-        Assert.Equal(new GccField(8, 4), cqe.Fields["res"]);
-        Assert.Equal(new GccField(16, 8), cqe.Fields["big_cqe"]); // flexible: element size
+        Assert.Equal(new GccField(8, 4, Signed: true), cqe.Fields["res"]);     // __s32
+        Assert.Equal(new GccField(16, 8, Signed: false), cqe.Fields["big_cqe"]); // flexible: element size
         var bufRing = gcc.Records["io_uring_buf_ring"];
-        Assert.Equal(new GccField(14, 2), bufRing.Fields["tail"]);   // inside an anonymous struct in an anonymous union
-        Assert.Equal(new GccField(0, 16), bufRing.Fields["bufs"]);   // bufs[0] overlays the ring header
+        Assert.Equal(new GccField(14, 2, Signed: false), bufRing.Fields["tail"]); // inside an anonymous struct in an anonymous union
+        Assert.Equal(new GccField(0, 16), bufRing.Fields["bufs"]);   // bufs[0] overlays the ring header; a struct: no signedness
         Assert.Equal(256L, gcc.Records["statx"].Size);              // opaque: size only
         Assert.Empty(gcc.Records["statx"].Fields);
     }

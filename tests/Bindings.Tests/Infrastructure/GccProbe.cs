@@ -8,9 +8,10 @@ public sealed record GccRecord(long Size, long Align, IReadOnlyDictionary<string
 
 /// <summary>
 /// offsetof and sizeof of a member; for a flexible array member <see cref="Size"/> is the size
-/// of one element (sizeof of the member itself is not valid C).
+/// of one element (sizeof of the member itself is not valid C). <see cref="Signed"/>: whether the
+/// member's integer type (an array's element type) is signed; null when it is not an integer.
 /// </summary>
-public sealed record GccField(long Offset, long Size);
+public sealed record GccField(long Offset, long Size, bool? Signed = null);
 
 /// <summary>An integer expression's value, the size of its C type, and whether that type is signed.</summary>
 public sealed record GccInteger(Int128 Value, int Size, bool Signed);
@@ -155,7 +156,11 @@ public static class GccProbe
                 if (field.Bitfield)
                     continue;
                 var size = field.Flexible ? "PROBE_ELEMENT_SIZE" : "PROBE_MEMBER_SIZE";
-                sb.AppendLine($"    printf(\"F\\t{r}\\t{f}\\t%zu\\t%zu\\n\", offsetof({record.CName}, {field.Name}), {size}({record.CName}, {field.Name}));");
+                // Signedness only where the model says the member (or its element) is an integer:
+                // the probe expression is not valid C for structs.
+                var element = field.Flexible || field.ArrayLength is > 0 ? $"(({record.CName} *)0)->{field.Name}[0]" : $"(({record.CName} *)0)->{field.Name}";
+                var signed = CsTypes.KindOf(field.CsType) == CsTypes.Kind.Integer ? $"(int)PROBE_SIGNED({element})" : "-1";
+                sb.AppendLine($"    printf(\"F\\t{r}\\t{f}\\t%zu\\t%zu\\t%d\\n\", offsetof({record.CName}, {field.Name}), {size}({record.CName}, {field.Name}), {signed});");
             }
         }
         for (var i = 0; i < model.Constants.Count; i++)
@@ -215,7 +220,8 @@ public static class GccProbe
                 case "F":
                     {
                         var record = model.Records[Int(p[1])];
-                        records[record.CsName].Fields[record.Fields[Int(p[2])].Name] = new GccField(Long(p[3]), Long(p[4]));
+                        records[record.CsName].Fields[record.Fields[Int(p[2])].Name] =
+                            new GccField(Long(p[3]), Long(p[4]), p[5] == "-1" ? null : p[5] == "1");
                         break;
                     }
                 case "C":
