@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Echo benchmark, side by side in one run: liburing's own examples/echo-server.c (compiled
+# here from the pinned liburing-dev package), the façade's `uring serve echo`, and the same
+# server on .NET's Socket (`uring serve echo --engine socket`). The three servers are pinned to
+# one core and the load generator (bench/native/echo_load.c, part of no server) to another;
+# every (message size, connections) point is measured against each server in turn.
+# Prints one Markdown table (also written to bench/results/echo.md).
+#
+# Each point is measured ECHO_ROUNDS times per server (rounds interleaved across the servers)
+# and the median is reported: the machine is shared, and single runs swing by 2x.
+#
+# Environment: ECHO_SECONDS (2), ECHO_WARMUP (0.5), ECHO_ROUNDS (3), SERVER_CPU (0), LOAD_CPU (1),
+# ECHO_PORT (9400).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+seconds=${ECHO_SECONDS:-2}
+warmup=${ECHO_WARMUP:-0.5}
+rounds=${ECHO_ROUNDS:-3}
+server_cpu=${SERVER_CPU:-0}
+load_cpu=${LOAD_CPU:-1}
+base_port=${ECHO_PORT:-9400}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+sysroot=$(liburing-headers/fetch.sh 2.15 | tail -n 1)
+examples="$sysroot/usr/share/doc/liburing-dev/examples"
+gcc -O2 -o "$work/echo_load" bench/native/echo_load.c
+gcc -O2 -D_GNU_SOURCE -I bench/native -isystem "$sysroot/usr/include" \
+    "$examples/echo-server.c" "$examples/helpers.c" "$sysroot/usr/lib/x86_64-linux-gnu/liburing.a" \
+    -o "$work/echo_server_c"
+dotnet build src/Uring.Cli/Uring.Cli.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
+uring_dll=src/Uring.Cli/bin/Release/net10.0/uring.dll
+
+wait_for_port() {
+    local port=$1
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "server on port $port did not start" >&2
+    return 1
+}
+
+names=("C example (liburing echo-server.c)" "façade (uring serve echo)" ".NET Socket (uring serve echo --engine socket)")
+ports=($((base_port)) $((base_port + 1)) $((base_port + 2)))
+
+# `exec` in a subshell, so that $! is the server itself (a subshell that inherited the EXIT trap
+# would otherwise stay in between, and killing it would orphan the server).
+(exec taskset -c "$server_cpu" "$work/echo_server_c" "${ports[0]}" >"$work/c.log" 2>&1) &
+pids+=($!)
+(exec taskset -c "$server_cpu" dotnet "$uring_dll" serve echo --port "${ports[1]}" >"$work/ring.log" 2>&1) &
+pids+=($!)
+(exec taskset -c "$server_cpu" dotnet "$uring_dll" serve echo --engine socket --port "${ports[2]}" >"$work/socket.log" 2>&1) &
+pids+=($!)
+for port in "${ports[@]}"; do
+    wait_for_port "$port"
+done
+# Warm every server up (the .NET ones need their JIT tiers) before anything is measured.
+for port in "${ports[@]}"; do
+    for conns in 1 100; do
+        taskset -c "$load_cpu" "$work/echo_load" "$port" "$conns" 1024 1 0 >/dev/null
+    done
+done
+
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, in clock ticks
+hz=$(getconf CLK_TCK)
+
+measure() { # pid port conns msg -> "requests/s  server-CPU-µs/request"
+    local out before after
+    before=$(ticks "$1")
+    out=$(taskset -c "$load_cpu" "$work/echo_load" "$2" "$3" "$4" "$seconds" "$warmup")
+    after=$(ticks "$1")
+    echo "$out" >&2
+    # The CPU time covers the warm-up too: count its requests at the measured rate.
+    awk -v t=$((after - before)) -v hz="$hz" -v w="$warmup" '
+        { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+        END { if (v["errors"] != 0) exit 1
+              rps = v["requests"] / v["seconds"]
+              printf "%.0f %.2f\n", rps, t / hz * 1e6 / (rps * (v["seconds"] + w)) }' <<<"$out"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'; }
+
+table="| message | connections | ${names[0]} req/s | ${names[1]} req/s | ${names[2]} req/s | façade / C | façade / Socket | server CPU µs per request: C / façade / Socket |
+|---:|---:|---:|---:|---:|---:|---:|---:|"
+
+for msg in 128 1024; do
+    for conns in 1 10 100; do
+        declare -a rps=() cpu=()
+        for k in 0 1 2; do
+            rps[k]="" cpu[k]=""
+        done
+        for _ in $(seq 1 "$rounds"); do
+            for k in 0 1 2; do
+                read -r r u < <(measure "${pids[k]}" "${ports[k]}" "$conns" "$msg")
+                rps[k]+="$r "
+                cpu[k]+="$u "
+            done
+        done
+        for k in 0 1 2; do
+            rps[k]=$(tr ' ' '\n' <<<"${rps[k]}" | grep . | median)
+            cpu[k]=$(tr ' ' '\n' <<<"${cpu[k]}" | grep . | median)
+        done
+        row=$(awk -v m="$msg" -v n="$conns" -v c="${rps[0]}" -v f="${rps[1]}" -v s="${rps[2]}" \
+                  -v cc="${cpu[0]}" -v cf="${cpu[1]}" -v cs="${cpu[2]}" \
+            'BEGIN { printf "| %d B | %d | %.0f | %.0f | %.0f | %.2f× | %.2f× | %.2f / %.2f / %.2f |", m, n, c, f, s, f / c, f / s, cc, cf, cs }')
+        table+=$'\n'"$row"
+    done
+done
+
+header="Echo, $(date -u +%Y-%m-%dT%H:%MZ), kernel $(uname -r), servers on CPU $server_cpu, load on CPU $load_cpu, median of $rounds rounds of ${seconds}s (after ${warmup}s warm-up) per point; one request in flight per connection. Server CPU = user + system time of the server process per request (robust to other load on the machine, unlike req/s)."
+mkdir -p bench/results
+printf '%s\n\n%s\n' "$header" "$table" | tee bench/results/echo.md

@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace Uring.Scripting;
+
+/// <summary>
+/// One finished operation as the C ABI hands it out (16 bytes, C layout
+/// <c>struct { uint64_t token; int32_t result; uint32_t status; }</c>).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct Completion
+{
+    /// <summary>The caller's token for the operation.</summary>
+    public ulong Token;
+
+    /// <summary>
+    /// With <see cref="ErrorKind.None"/>: the operation's value (bytes transferred, a new fd, 0 for
+    /// nop/close, 1/0 for a timeout that elapsed / was satisfied by completions, a
+    /// <see cref="CancelOutcome"/> for a cancel). Otherwise the negative errno.
+    /// </summary>
+    public int Result;
+
+    /// <summary>An <see cref="ErrorKind"/>: how the operation ended.</summary>
+    public uint Status;
+}
