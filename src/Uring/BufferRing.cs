@@ -22,8 +22,10 @@ namespace Uring;
 /// <para>Each buffer is an <see cref="OwnershipMemory"/> in state <see cref="OwnershipState.Pooled"/>
 /// while it sits in the ring (the kernel may write to it) and <see cref="OwnershipState.User"/>
 /// while a lease holds it. Returns may come from any thread.</para>
-/// <para>Dispose the buffer ring after the operations that use it have completed and before its
-/// <see cref="Ring"/>; buffers still leased then are freed when their leases are disposed.</para>
+/// <para>Dispose the buffer ring after the operations that use it have completed, or with (or
+/// after) its <see cref="Ring"/>: while the ring is shutting down, the memory is freed only once
+/// the shutdown has collected every CQE. Buffers still leased are freed when their leases are
+/// disposed.</para>
 /// </remarks>
 public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
 {
@@ -32,8 +34,9 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
     private readonly Dictionary<OwnershipMemory, ushort> _ids = new(ReferenceEqualityComparer.Instance);
     private readonly uint[] _generations;
     private readonly bool[] _leased;
-    private readonly object _lock = new();
+    private readonly Lock _lock = new();
     private readonly List<Action> _waiters = new();
+    private readonly int _mask;
     private io_uring_buf_ring* _bufRing;
     private int _outstanding;
     private bool _disposed;
@@ -60,16 +63,16 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
             var err = 0;
             _bufRing = ring.InvokeOnOwnerThread(() =>
             {
-                int e;
+                var e = 0;
                 var br = Liburing.io_uring_setup_buf_ring(ring.NativeRing, (uint)count, groupId, 0, &e);
                 err = e;
                 return (IntPtr)br;
             }) is var p && p != IntPtr.Zero ? (io_uring_buf_ring*)p : null;
             if (_bufRing == null)
                 throw new UringIOException(-err, $"io_uring_setup_buf_ring(entries={count}, bgid={groupId})");
-            var mask = Liburing.io_uring_buf_ring_mask((uint)count);
+            _mask = Liburing.io_uring_buf_ring_mask((uint)count);
             for (var i = 0; i < count; i++)
-                Liburing.io_uring_buf_ring_add(_bufRing, _buffers[i].Pointer, (uint)bufferSize, (ushort)i, mask, i);
+                Liburing.io_uring_buf_ring_add(_bufRing, _buffers[i].Pointer, (uint)bufferSize, (ushort)i, _mask, i);
             Liburing.io_uring_buf_ring_advance(_bufRing, count);
         }
         catch
@@ -190,7 +193,7 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
                 return;
             }
             VectorState.ZeroUpper(); // before liburing's SSE code (see VectorState)
-            Liburing.io_uring_buf_ring_add(_bufRing, memory.Pointer, (uint)BufferSize, id, Liburing.io_uring_buf_ring_mask((uint)Count), 0);
+            Liburing.io_uring_buf_ring_add(_bufRing, memory.Pointer, (uint)BufferSize, id, _mask, 0);
             Liburing.io_uring_buf_ring_advance(_bufRing, 1);
             if (_waiters.Count > 0)
             {
@@ -205,7 +208,8 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
 
     /// <summary>
     /// Unregisters the buffer group and frees the buffers that are in the ring; leased buffers
-    /// are freed when their leases are disposed. Idempotent.
+    /// are freed when their leases are disposed. When the ring is being disposed, the memory is
+    /// freed once its shutdown has collected every CQE. Idempotent.
     /// </summary>
     public void Dispose()
     {
@@ -219,30 +223,66 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
             _waiters.Clear();
         }
         var br = _bufRing;
-        _bufRing = null;
-        var unregistered = false;
+        _ring.ForgetBufferRing(this);
         if (!_ring.IsDisposed)
         {
+            var r = -1;
             try
             {
-                var r = _ring.InvokeOnOwnerThread(() => (IntPtr)Liburing.io_uring_free_buf_ring(_ring.NativeRing, br, (uint)Count, GroupId));
-                unregistered = (int)r == 0;
+                r = (int)_ring.InvokeOnOwnerThread(() => (IntPtr)Liburing.io_uring_free_buf_ring(_ring.NativeRing, br, (uint)Count, GroupId));
             }
             catch (RingDisposedException)
             {
             }
+            if (r == 0)
+                FreeBuffers();
+            else if (!_ring.IsDisposed)
+                QuarantineBuffers(); // still registered: the kernel may pick and fill them, so they are never freed
+            else
+                FreeAfterShutdown(br);
         }
-        if (!unregistered)
-            munmap(br, (nuint)Count * (nuint)sizeof(io_uring_buf)); // the ring is gone: only liburing's mapping is left
-        _ring.ForgetBufferRing(this);
-        lock (_lock)
+        else
         {
-            for (var i = 0; i < Count; i++)
-                if (!_leased[i])
-                    _buffers[i].FreeFromPool();
+            FreeAfterShutdown(br);
         }
         foreach (var a in wake)
             a();
+    }
+
+    /// <summary>The ring is gone or going: free the memory once its shutdown is complete (no request can use it then).</summary>
+    private void FreeAfterShutdown(io_uring_buf_ring* br)
+    {
+        if (_ring.IsShutDown)
+        {
+            munmap(br, (nuint)Count * (nuint)sizeof(io_uring_buf)); // liburing's mapping of the ring entries
+            FreeBuffers();
+            return;
+        }
+        var address = (IntPtr)br;
+        ThreadPool.QueueUserWorkItem(_ =>
+        {
+            while (!_ring.IsShutDown) // bounded by the ring's ShutdownTimeout
+                Thread.Sleep(5);
+            FreeAfterShutdown((io_uring_buf_ring*)address);
+        });
+    }
+
+    private void FreeBuffers()
+    {
+        lock (_lock)
+        {
+            _bufRing = null;
+            for (var i = 0; i < Count; i++)
+                if (!_leased[i] && _buffers[i].State == OwnershipState.Pooled)
+                    _buffers[i].FreeFromPool();
+        }
+    }
+
+    private void QuarantineBuffers()
+    {
+        lock (_lock)
+            foreach (var b in _buffers)
+                b.Quarantine();
     }
 
     [DllImport("libc")]

@@ -39,7 +39,7 @@ internal enum MultishotNext
 /// </remarks>
 internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerator<T>, IValueTaskSource<bool>
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly Queue<T> _items = new();
     private readonly TaskCompletionSource _quiesced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationToken _token;

@@ -3,9 +3,11 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>
-/// Runs a callback on the ring's owner thread: the loop runs it while preparing the SQE (a
-/// NOP), and the caller waits for the NOP's CQE. Used for io_uring_register calls, which an
-/// IORING_SETUP_SINGLE_ISSUER ring accepts only from the thread that owns it.
+/// Runs a callback on the ring's owner thread: the operation is a NOP, and the loop runs the
+/// callback when it dispatches the NOP's CQE — where continuations run, so the callback may do
+/// whatever a continuation may (even dispose the ring). The caller waits for it. Used for
+/// io_uring_register calls, which an IORING_SETUP_SINGLE_ISSUER ring accepts only from the
+/// thread that owns it.
 /// </summary>
 internal sealed class OwnerThreadCall : Operation
 {
@@ -17,14 +19,15 @@ internal sealed class OwnerThreadCall : Operation
     public OwnerThreadCall(Ring ring, Func<IntPtr> action)
     {
         Ring = ring;
-        Opcode = io_uring_op.IORING_OP_LAST; // not a real opcode: the loop's Prepare hands it to PrepareNetworkOperation
+        Opcode = io_uring_op.IORING_OP_LAST; // not a real opcode: the loop's Prepare hands it to PrepareNetworkOperation, which prepares a NOP
         _action = action;
     }
 
     internal override short Version => 0;
 
-    internal void Run()
+    internal override void Complete(int res, uint cqeFlags)
     {
+        Volatile.Write(ref Stage, StageCompleted);
         try
         {
             _result = _action();
@@ -33,11 +36,6 @@ internal sealed class OwnerThreadCall : Operation
         {
             _error = e;
         }
-    }
-
-    internal override void Complete(int res, uint cqeFlags)
-    {
-        Volatile.Write(ref Stage, StageCompleted);
         _done.Set();
     }
 

@@ -24,6 +24,9 @@ public sealed unsafe partial class Ring
     private const int ScratchMsghdrOffset = 256;
     private const int MaxMessageBuffers = ScratchAddressOffset / 16;
     private const int ENOBUFS = 105;
+    // Fails to compile (a negative constant converted to uint) if the per-slot scratch space
+    // shrinks below what SENDMSG/RECVMSG lay out in it (msghdr is 56 bytes).
+    private const uint ScratchFitsMessage = ScratchSize - (ScratchMsghdrOffset + 56);
 
     private readonly ConcurrentDictionary<ushort, BufferRing> _bufferRings = new();
     private int _nextBufferGroup = -1;
@@ -32,6 +35,9 @@ public sealed unsafe partial class Ring
     internal io_uring* NativeRing => _ring;
 
     internal bool ContinuationsRunAsynchronously => _options.RunContinuationsAsynchronously;
+
+    /// <summary>True once the shutdown after <see cref="Dispose"/> has collected the CQEs and closed the ring.</summary>
+    internal bool IsShutDown => Volatile.Read(ref _shutdownDone);
 
     /// <summary>Zero-copy sends whose first CQE (the send's result, with IORING_CQE_F_MORE) arrived.</summary>
     public long ZeroCopySendCompletions => Interlocked.Read(ref _zeroCopySendCqes);
@@ -52,6 +58,8 @@ public sealed unsafe partial class Ring
     /// </summary>
     internal IntPtr InvokeOnOwnerThread(Func<IntPtr> action)
     {
+        if (IsShutDown)
+            throw new RingDisposedException("The ring was disposed."); // its native ring is gone
         if (IsOwnerThread)
             return action();
         if (IsDisposed)
@@ -318,9 +326,8 @@ public sealed unsafe partial class Ring
         VectorState.ZeroUpper();
         switch (op.Opcode)
         {
-            case io_uring_op.IORING_OP_LAST when op is OwnerThreadCall call:
-                call.Run();
-                Liburing.io_uring_prep_nop(sqe);
+            case io_uring_op.IORING_OP_LAST when op is OwnerThreadCall:
+                Liburing.io_uring_prep_nop(sqe); // its callback runs when the CQE is dispatched
                 return true;
             case io_uring_op.IORING_OP_ACCEPT or io_uring_op.IORING_OP_RECV when op is MultishotOperation multishot:
                 multishot.PrepareSqe(sqe);

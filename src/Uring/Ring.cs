@@ -465,6 +465,13 @@ public sealed unsafe partial class Ring : IDisposable
             catch (Exception e)
             {
                 PrepareFailed(sqe, op, e);
+                // FailLocally ran the future's continuation inline; if that disposed the ring,
+                // its memory is gone and nothing more may be prepared.
+                if (_shutdownDone)
+                {
+                    FailUnprepared(next);
+                    return true;
+                }
                 op = next;
                 continue;
             }
@@ -478,6 +485,18 @@ public sealed unsafe partial class Ring : IDisposable
             op = next;
         }
         return true;
+    }
+
+    /// <summary>The rest of a chain that can no longer be prepared because the ring is gone.</summary>
+    private static void FailUnprepared(Operation? op)
+    {
+        while (op is not null)
+        {
+            var next = op.NextInChain;
+            op.NextInChain = null;
+            op.FailLocally(new RingDisposedException($"{op.Opcode} was not submitted: the ring was disposed.", op.Opcode));
+            op = next;
+        }
     }
 
     /// <summary>Preparing an SQE threw (a bug, or an argument only the owner thread could check):

@@ -150,6 +150,30 @@ public sealed class BufferRingTests : IDisposable
     }
 
     [Fact]
+    public async Task Disposed_together_with_the_ring_on_its_own_loop_thread_the_buffers_are_freed_after_the_shutdown()
+    {
+        var before = NativeMemoryStatistics.LiveBytes;
+        var ring = new Ring();
+        var buffers = ring.CreateBufferRing(4, 4096);
+        var (_, server) = await _net.ConnectAsync(ring);
+        var stream = ring.ReceiveMultishot(server, buffers).GetAsyncEnumerator();
+        var next = stream.MoveNextAsync(); // armed: the kernel may pick a buffer at any time
+        await Eventually(() => ring.InFlight == 1);
+
+        var onLoop = await Task.Run(() => ring.InvokeOnOwnerThread(() =>
+        {
+            // On the loop thread: Dispose returns before the shutdown has run.
+            ring.Dispose();
+            buffers.Dispose();
+            return ring.IsOwnerThread ? 1 : 0;
+        })).WaitAsync(Limit);
+        Assert.Equal(1, (int)onLoop);
+        await Assert.ThrowsAsync<RingDisposedException>(() => next.AsTask().WaitAsync(Limit));
+        await stream.DisposeAsync();
+        await Eventually(() => NativeMemoryStatistics.LiveBytes == before); // ring and buffers, once the CQEs are in
+    }
+
+    [Fact]
     public async Task Disposing_the_buffer_ring_frees_its_memory_and_leased_buffers_on_return()
     {
         await _ring.Nop(); // the ring's first operation allocates its scratch space
