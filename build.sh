@@ -132,8 +132,9 @@ cmd_test() {
 cmd_bench() {
   ensure_dotnet; ensure_packages fio
   liburing-headers/fetch.sh >/dev/null
-  [ -x bench/run.sh ] || { echo "bench/run.sh not present yet" >&2; exit 1; }
-  bench/run.sh "$@"
+  bench/run.sh "$@"      # NOP and file reads: C, raw bindings, façade, fio, RandomAccess
+  bench/echo.sh          # echo servers: liburing's example, the façade, .NET Socket
+  if [ -f python/bench/bench.py ]; then python3 python/bench/bench.py; fi
 }
 
 case "${1:-}" in

@@ -92,13 +92,11 @@ public sealed unsafe partial class Ring
     public CancelableFuture<BufferResult<OwnershipMemory[]>> WriteV(int fd, OwnershipMemory[] buffers, long offset = CurrentPosition, CancellationToken cancellationToken = default) =>
         Start(BuildVector(io_uring_op.IORING_OP_WRITEV, fd, buffers, offset), cancellationToken);
 
-    internal Operation<BufferResult<OwnershipMemory[]>> BuildVector(io_uring_op opcode, int fd, OwnershipMemory[] buffers, long offset)
+    /// <summary>A scatter/gather list: 1 to <paramref name="max"/> distinct, non-null buffers.</summary>
+    internal static void CheckBufferList(io_uring_op opcode, OwnershipMemory[] buffers, int max)
     {
-        ArgumentNullException.ThrowIfNull(buffers);
-        CheckFd(fd);
-        CheckOffset(offset);
-        if (buffers.Length == 0 || buffers.Length > MaxIovecs)
-            throw new ArgumentException($"{opcode} takes 1 to {MaxIovecs} buffers; got {buffers.Length}.", nameof(buffers));
+        if (buffers.Length == 0 || buffers.Length > max)
+            throw new ArgumentException($"{opcode} takes 1 to {max} buffers; got {buffers.Length}.", nameof(buffers));
         for (var i = 0; i < buffers.Length; i++)
         {
             if (buffers[i] is null)
@@ -107,6 +105,14 @@ public sealed unsafe partial class Ring
                 if (ReferenceEquals(buffers[i], buffers[j]))
                     throw new ArgumentException($"buffers[{j}] and buffers[{i}] are the same OwnershipMemory.", nameof(buffers));
         }
+    }
+
+    internal Operation<BufferResult<OwnershipMemory[]>> BuildVector(io_uring_op opcode, int fd, OwnershipMemory[] buffers, long offset)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        CheckFd(fd);
+        CheckOffset(offset);
+        CheckBufferList(opcode, buffers, MaxIovecs);
         var op = Begin<BufferResult<OwnershipMemory[]>>(opcode, &ProduceBuffers);
         op.Fd = fd;
         op.Buffers = buffers;

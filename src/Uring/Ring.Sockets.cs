@@ -262,16 +262,7 @@ public sealed unsafe partial class Ring
     {
         ArgumentNullException.ThrowIfNull(buffers);
         CheckFd(fd);
-        if (buffers.Length == 0 || buffers.Length > MaxMessageBuffers)
-            throw new ArgumentException($"{opcode} takes 1 to {MaxMessageBuffers} buffers; got {buffers.Length}.", nameof(buffers));
-        for (var i = 0; i < buffers.Length; i++)
-        {
-            if (buffers[i] is null)
-                throw new ArgumentNullException(nameof(buffers), $"buffers[{i}] is null.");
-            for (var j = 0; j < i; j++)
-                if (ReferenceEquals(buffers[i], buffers[j]))
-                    throw new ArgumentException($"buffers[{j}] and buffers[{i}] are the same OwnershipMemory.", nameof(buffers));
-        }
+        CheckBufferList(opcode, buffers, MaxMessageBuffers);
         var op = Begin<T>(opcode, produce);
         op.Fd = fd;
         op.Buffers = buffers;
