@@ -26,6 +26,9 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true)]
     private static partial int fcntl(int fd, int cmd, int arg);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int eventfd(uint initval, int flags);
+
     /// <summary>A descriptor number that was valid and has been closed. Chosen high (>= 900), so
     /// tests running in parallel do not reopen it by chance before it is used.</summary>
     public static int ClosedFd()
