@@ -19,6 +19,10 @@ public struct Completion
     /// </summary>
     public int Result;
 
-    /// <summary>An <see cref="ErrorKind"/>: how the operation ended.</summary>
+    /// <summary>An <see cref="ErrorKind"/>: how the operation ended; with <see cref="MoreFlag"/>, one item of a
+    /// multishot operation (more completions follow under the same token).</summary>
     public uint Status;
+
+    /// <summary>Set in <see cref="Status"/> for the items of a multishot operation; its last completion lacks it.</summary>
+    public const uint MoreFlag = 0x100;
 }

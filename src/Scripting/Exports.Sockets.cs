@@ -197,7 +197,8 @@ public static unsafe partial class Exports
     /// <summary>
     /// <c>int uring_recv_provided(intptr_t ring, uint64_t token, int fd, intptr_t buffer_ring, int flags)</c>: IORING_OP_RECV
     /// with IOSQE_BUFFER_SELECT; the kernel picks a buffer when data arrives. The result is the byte count (0: end of
-    /// stream); the data is a lease read with <see cref="LeaseView"/> and given back with <see cref="LeaseRelease"/>.
+    /// stream); the data is a lease taken with <see cref="LeaseTake"/>, read with <see cref="LeaseView"/> and given
+    /// back with <see cref="LeaseRelease"/>.
     /// </summary>
     [UnmanagedCallersOnly]
     public static int RecvProvided(nint ring, ulong token, int fd, nint bufferRing, int flags)
@@ -218,20 +219,37 @@ public static unsafe partial class Exports
         }
     }
 
-    /// <summary><c>int uring_lease_view(intptr_t ring, uint64_t token, uint8_t** pointer, int* length)</c>: the received bytes of a provided-buffer recv.</summary>
+    /// <summary>
+    /// <c>int uring_lease_take(intptr_t ring, uint64_t token)</c>: the next buffer received under <paramref name="token"/>
+    /// (a provided-buffer recv, or an item of a multishot recv, in completion order) as a lease id (&gt; 0).
+    /// </summary>
     [UnmanagedCallersOnly]
-    public static int LeaseView(nint ring, ulong token, byte** pointer, int* length)
+    public static int LeaseTake(nint ring, ulong token)
     {
         try
         {
-            var lease = RingOf(ring).Lease(token);
-            if (lease.Memory is null)
+            return RingOf(ring).TakeLease(token);
+        }
+        catch (Exception e)
+        {
+            return LastError.Set(e);
+        }
+    }
+
+    /// <summary><c>int uring_lease_view(intptr_t ring, int lease, uint8_t** pointer, int* length)</c>: the received bytes.</summary>
+    [UnmanagedCallersOnly]
+    public static int LeaseView(nint ring, int lease, byte** pointer, int* length)
+    {
+        try
+        {
+            var leased = RingOf(ring).Lease(lease);
+            if (leased.Memory is null)
             {
                 *pointer = null;
                 *length = 0;
                 return 0;
             }
-            var span = lease.Span;
+            var span = leased.Span;
             *pointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span));
             *length = span.Length;
             return 0;
@@ -242,13 +260,74 @@ public static unsafe partial class Exports
         }
     }
 
-    /// <summary><c>int uring_lease_release(intptr_t ring, uint64_t token)</c>: gives the buffer back to its buffer ring.</summary>
+    /// <summary><c>int uring_lease_release(intptr_t ring, int lease)</c>: gives the buffer back to its buffer ring.</summary>
     [UnmanagedCallersOnly]
-    public static int LeaseRelease(nint ring, ulong token)
+    public static int LeaseRelease(nint ring, int lease)
     {
         try
         {
-            RingOf(ring).ReleaseLease(token);
+            RingOf(ring).ReleaseLease(lease);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return LastError.Set(e);
+        }
+    }
+
+    /// <summary>
+    /// <c>int uring_accept_multishot(intptr_t ring, uint64_t token, int listen_fd)</c>: IORING_ACCEPT_MULTISHOT; every
+    /// accepted fd is a completion with <see cref="Completion.MoreFlag"/>; the last completion ends the stream
+    /// (cancelled after <see cref="StreamCancel"/>, or an error).
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int AcceptMultishot(nint ring, ulong token, int listenFd)
+    {
+        try
+        {
+            var r = RingOf(ring);
+            r.CheckToken(token);
+            r.StartStream(token, r.Ring.AcceptMultishot(listenFd));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return LastError.Set(e);
+        }
+    }
+
+    /// <summary>
+    /// <c>int uring_recv_multishot(intptr_t ring, uint64_t token, int fd, intptr_t buffer_ring, int flags)</c>:
+    /// IORING_RECV_MULTISHOT with buffers from the buffer ring; every item is a completion with
+    /// <see cref="Completion.MoreFlag"/> whose buffer is taken with <see cref="LeaseTake"/>; the stream ends when the
+    /// peer closes.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int RecvMultishot(nint ring, ulong token, int fd, nint bufferRing, int flags)
+    {
+        try
+        {
+            var r = RingOf(ring);
+            r.CheckToken(token);
+            if (bufferRing == 0)
+                throw new ArgumentException("Null buffer ring handle.");
+            var br = GCHandle.FromIntPtr(bufferRing).Target as BufferRing ?? throw new ArgumentException("Not a buffer ring handle.");
+            r.StartStream(token, r.Ring.ReceiveMultishot(fd, br, (MessageFlags)flags));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return LastError.Set(e);
+        }
+    }
+
+    /// <summary><c>int uring_stream_cancel(intptr_t ring, uint64_t token)</c>: stops a multishot stream (its last completion follows, after the kernel's CQE).</summary>
+    [UnmanagedCallersOnly]
+    public static int StreamCancel(nint ring, ulong token)
+    {
+        try
+        {
+            RingOf(ring).CancelStream(token);
             return 0;
         }
         catch (Exception e)

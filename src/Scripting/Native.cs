@@ -13,4 +13,7 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint write(int fd, void* buffer, nuint count);
 }

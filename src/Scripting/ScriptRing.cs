@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Uring.Bindings;
 
 namespace Uring.Scripting;
 
@@ -12,43 +11,41 @@ namespace Uring.Scripting;
 /// submits and reaps (with SINGLE_ISSUER | DEFER_TASKRUN by default), so an operation costs no
 /// thread hop. Completions reach the queue when the owner drives the ring
 /// (<see cref="Drive"/>); the eventfd tells an event loop when that is worth doing.</para>
-/// <para>The eventfd is registered with IORING_REGISTER_EVENTFD on the ring's fd. The façade
-/// does not expose that fd, so it is found by comparing the io_uring fds in /proc/self/fd
-/// before and after the ring is created. Scripting rings are created and closed under one lock,
-/// so two of them cannot be confused; an io_uring created or closed concurrently by other code in
-/// the process (not through this class) could be, and creation then fails rather than guess.</para>
+/// <para>The eventfd is registered with the ring through <see cref="Ring.RegisterEventFd"/>
+/// (IORING_REGISTER_EVENTFD).</para>
 /// </remarks>
 internal sealed unsafe class ScriptRing
 {
     private const int MaxMessages = 4096;
-    private static readonly object s_createLock = new();
 
     private readonly object _gate = new();
     private readonly Dictionary<ulong, PendingOperation> _inFlight = new();
     private readonly Dictionary<ulong, string> _messages = new();
-    private readonly Dictionary<ulong, ProvidedBuffer> _leases = new();
+    private readonly Dictionary<ulong, Queue<ProvidedBuffer>> _unclaimedLeases = new();
+    private readonly Dictionary<int, ProvidedBuffer> _leases = new();
+    private readonly Dictionary<ulong, CancellationTokenSource> _streams = new();
     private readonly Dictionary<ulong, StatxResult> _statx = new();
     private Completion[] _queue = new Completion[1024];
     private int _head;
     private int _count;
+    private int _lastLeaseId;
     private int _eventFd;
     private bool _closed;
 
-    private ScriptRing(Ring ring, int eventFd, int ringFd)
+    // The caller's completion array for Exports.ReapI (registered once; the caller keeps it alive).
+    private Completion* _reapBuffer;
+    private int _reapCapacity;
+
+    private ScriptRing(Ring ring, int eventFd)
     {
         Ring = ring;
         _eventFd = eventFd;
-        RingFd = ringFd;
     }
 
     internal Ring Ring { get; }
 
     /// <summary>The ring's id in <see cref="HandleTable"/> (for the 32-bit entry points).</summary>
     internal int Id { get; set; }
-
-    // The caller's completion array for ReapInto (registered once; the caller keeps it alive).
-    private Completion* _reapBuffer;
-    private int _reapCapacity;
 
     internal void SetReapBuffer(Completion* buffer, int capacity)
     {
@@ -66,11 +63,9 @@ internal sealed unsafe class ScriptRing
 
     internal int EventFd => _eventFd;
 
-    internal int RingFd { get; }
-
     internal int InFlight
     {
-        get { lock (_gate) return _inFlight.Count; }
+        get { lock (_gate) return _inFlight.Count + _streams.Count; }
     }
 
     internal bool IsClosed => _closed;
@@ -81,53 +76,23 @@ internal sealed unsafe class ScriptRing
     internal static ScriptRing Create(RingOptions options)
     {
         options.Threading = RingThreading.CallerThread;
-        lock (s_createLock)
+        var ring = new Ring(options);
+        var eventFd = -1;
+        try
         {
-            var before = IoUringFds();
-            var ring = new Ring(options);
-            try
-            {
-                var created = IoUringFds();
-                created.ExceptWith(before);
-                if (created.Count != 1)
-                    throw new InvalidOperationException(
-                        $"Could not identify the new ring's fd in /proc/self/fd ({created.Count} new io_uring fds appeared); another io_uring was created concurrently.");
-                var ringFd = created.First();
-                var eventFd = Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
-                if (eventFd < 0)
-                    throw new UringIOException(Marshal.GetLastPInvokeError(), "eventfd");
-                var r = Liburing.io_uring_register((uint)ringFd, (uint)io_uring_register_op.IORING_REGISTER_EVENTFD, &eventFd, 1);
-                if (r < 0)
-                {
-                    Native.close(eventFd);
-                    throw new UringIOException(-r, "io_uring_register(IORING_REGISTER_EVENTFD)");
-                }
-                return new ScriptRing(ring, eventFd, ringFd);
-            }
-            catch
-            {
-                ring.Dispose();
-                throw;
-            }
+            eventFd = Native.eventfd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
+            if (eventFd < 0)
+                throw new UringIOException(Marshal.GetLastPInvokeError(), "eventfd");
+            ring.RegisterEventFd(eventFd);
+            return new ScriptRing(ring, eventFd);
         }
-    }
-
-    private static HashSet<int> IoUringFds()
-    {
-        var fds = new HashSet<int>();
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        catch
         {
-            try
-            {
-                if (new FileInfo(entry).LinkTarget == "anon_inode:[io_uring]" && int.TryParse(Path.GetFileName(entry), out var fd))
-                    fds.Add(fd);
-            }
-            catch (IOException)
-            {
-                // closed meanwhile (the enumeration's own directory fd, for one)
-            }
+            ring.Dispose();
+            if (eventFd >= 0)
+                Native.close(eventFd);
+            throw;
         }
-        return fds;
     }
 
     // ---------------------------------------------------------------- operations
@@ -139,7 +104,7 @@ internal sealed unsafe class ScriptRing
         {
             if (_closed)
                 throw new RingDisposedException("The ring was closed.");
-            if (_inFlight.ContainsKey(token))
+            if (_inFlight.ContainsKey(token) || _streams.ContainsKey(token))
                 throw new ArgumentException($"Token {token} already names an operation in flight.", nameof(token));
         }
     }
@@ -153,10 +118,21 @@ internal sealed unsafe class ScriptRing
     }
 
     /// <summary>Called by the continuation (or at once for operations refused locally).</summary>
-    internal void Deliver(ulong token, int result, ErrorKind status, PendingOperation? pending)
+    internal void Deliver(ulong token, int result, ErrorKind status, PendingOperation? pending) =>
+        Deliver(token, result, (uint)status, pending);
+
+    internal void Deliver(ulong token, int result, uint status, PendingOperation? pending)
     {
         lock (_gate)
         {
+            if (!Ring.IsOwnerThread && _eventFd >= 0)
+            {
+                // Delivered off the owner thread (a continuation the runtime ran elsewhere): the
+                // kernel will not signal the eventfd for it, so wake an event loop ourselves.
+                // Under the lock: Free cannot close the fd meanwhile.
+                ulong one = 1;
+                Native.write(_eventFd, &one, 8);
+            }
             if (pending is not null && _inFlight.TryGetValue(token, out var current) && ReferenceEquals(current, pending))
                 _inFlight.Remove(token);
             if (_count == _queue.Length)
@@ -170,7 +146,7 @@ internal sealed unsafe class ScriptRing
             ref var slot = ref _queue[(_head + _count) & (_queue.Length - 1)];
             slot.Token = token;
             slot.Result = result;
-            slot.Status = (uint)status;
+            slot.Status = status;
             _count++;
         }
     }
@@ -185,32 +161,76 @@ internal sealed unsafe class ScriptRing
         }
     }
 
-    /// <summary>Keeps the buffer a provided-buffer recv completed with, until the script releases it.</summary>
+    /// <summary>Keeps a buffer a provided-buffer recv completed with, until the script takes it (<see cref="TakeLease"/>).</summary>
     internal void StoreLease(ulong token, ProvidedBuffer lease)
     {
         lock (_gate)
         {
-            if (_leases.Remove(token, out var old))
-                old.Dispose();
-            _leases[token] = lease;
+            if (!_unclaimedLeases.TryGetValue(token, out var queue))
+                _unclaimedLeases[token] = queue = new Queue<ProvidedBuffer>();
+            queue.Enqueue(lease);
         }
     }
 
-    internal ProvidedBuffer Lease(ulong token)
+    /// <summary>The next buffer received under <paramref name="token"/> (in completion order), as a lease id.</summary>
+    internal int TakeLease(ulong token)
     {
         lock (_gate)
-            return _leases.TryGetValue(token, out var lease) ? lease : throw new ArgumentException($"No received buffer is held for token {token} (released already?).", nameof(token));
+        {
+            if (!_unclaimedLeases.TryGetValue(token, out var queue) || !queue.TryDequeue(out var lease))
+                throw new ArgumentException($"No received buffer is waiting for token {token}.", nameof(token));
+            if (queue.Count == 0)
+                _unclaimedLeases.Remove(token);
+            var id = ++_lastLeaseId;
+            _leases[id] = lease;
+            return id;
+        }
     }
 
-    internal void ReleaseLease(ulong token)
+    internal ProvidedBuffer Lease(int leaseId)
+    {
+        lock (_gate)
+            return _leases.TryGetValue(leaseId, out var lease) ? lease : throw new ArgumentException($"No received buffer has lease id {leaseId} (released already?).", nameof(leaseId));
+    }
+
+    internal void ReleaseLease(int leaseId)
     {
         ProvidedBuffer lease;
         lock (_gate)
         {
-            if (!_leases.Remove(token, out lease))
+            if (!_leases.Remove(leaseId, out lease))
                 return;
         }
         lease.Dispose();
+    }
+
+    // ---------------------------------------------------------------- multishot streams
+
+    /// <summary>
+    /// Pumps a multishot operation: each item becomes a completion with <see cref="Completion.MoreFlag"/>
+    /// in its status; the last completion (without it) says how the stream ended.
+    /// </summary>
+    internal void StartStream<T>(ulong token, IAsyncEnumerable<T> source)
+    {
+        var cts = new CancellationTokenSource();
+        lock (_gate)
+            _streams[token] = cts;
+        _ = StreamPump.RunAsync(this, token, source, cts);
+    }
+
+    internal void EndStream(ulong token, CancellationTokenSource cts)
+    {
+        lock (_gate)
+            _streams.Remove(token);
+        cts.Dispose();
+    }
+
+    internal void CancelStream(ulong token)
+    {
+        CancellationTokenSource? cts;
+        lock (_gate)
+            _streams.TryGetValue(token, out cts);
+        cts?.Cancel();
     }
 
     internal void StoreStatx(ulong token, StatxResult result)
@@ -310,15 +330,13 @@ internal sealed unsafe class ScriptRing
         List<ProvidedBuffer> leases;
         lock (_gate)
         {
-            leases = _leases.Values.ToList();
+            leases = _leases.Values.Concat(_unclaimedLeases.Values.SelectMany(q => q)).ToList();
             _leases.Clear();
+            _unclaimedLeases.Clear();
         }
         foreach (var lease in leases)
             lease.Dispose();
-        // Closing frees the ring's fd number; while a scripting ring is being created, that
-        // number must not change hands (see Create).
-        lock (s_createLock)
-            Ring.Dispose();
+        Ring.Dispose();
         lock (_gate)
             _closed = true;
     }
@@ -326,10 +344,13 @@ internal sealed unsafe class ScriptRing
     internal void Free()
     {
         Close();
-        if (_eventFd >= 0)
+        lock (_gate)
         {
-            Native.close(_eventFd);
-            _eventFd = -1;
+            if (_eventFd >= 0)
+            {
+                Native.close(_eventFd);
+                _eventFd = -1;
+            }
         }
     }
 }

@@ -1,0 +1,41 @@
+"""io_uring for Python, through the Uring C# façade (.NET native hosting + ctypes).
+
+    import uring
+    with uring.Ring() as ring, uring.Buffer(4096) as buf:
+        fd = ring.openat("/etc/hostname").result()
+        n = ring.read(fd, buf, 0).result()
+        print(buf.bytes(n))
+        ring.close_fd(fd).result()
+
+In asyncio, ``await`` the same futures; the ring's eventfd is watched with ``loop.add_reader``.
+"""
+
+from .buffer import Buffer
+from .errors import (BufferBusyError, BufferReleasedError, HostingError, OpcodeNotSupportedError,
+                     OperationCancelledError, OperationTimeoutError, RingClosedError, UringArgumentError,
+                     UringError, UringInternalError, UringIOError, UringStateError)
+from .ring import (AT_FDCWD, BatchFuture, BufferRing, CancelOutcome, Chain, Future, ReceivedBuffer, Ring, StatxResult, Stream,
+                   gather)
+
+__version__ = "0.1.0"
+
+
+def native_memory():
+    """(live bytes, live allocations) of the C# façade's native memory (buffers, rings)."""
+    from . import _native
+    return _native.load().native_memory()
+
+
+def runtime_info():
+    """Where the .NET runtime and the assemblies were found."""
+    from . import _native
+    n = _native.load()
+    return {"dotnet_root": n.dotnet_root, "hostfxr": n.hostfxr_path, "assemblies": n.assembly_dir}
+
+
+__all__ = [
+    "Ring", "Buffer", "Future", "Stream", "Chain", "gather", "BatchFuture", "CancelOutcome", "BufferRing", "ReceivedBuffer", "StatxResult", "AT_FDCWD",
+    "UringError", "UringIOError", "BufferBusyError", "RingClosedError", "OpcodeNotSupportedError",
+    "UringArgumentError", "OperationCancelledError", "OperationTimeoutError", "BufferReleasedError",
+    "UringStateError", "UringInternalError", "HostingError", "native_memory", "runtime_info",
+]
