@@ -25,6 +25,16 @@ if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$pinsum" ]; then
   exit 0
 fi
 
+# Parallel builds may ask for the same generation at once: one fetches, the others wait and
+# then find it complete.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$pinsum" ]; then
+  echo "$dest/root"
+  exit 0
+fi
+
 mirror() {
   local uri=""
   if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then

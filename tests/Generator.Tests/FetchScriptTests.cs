@@ -16,8 +16,15 @@ public sealed class FetchScriptTests(GenerationFixture generations) : IDisposabl
 
     private (int Exit, string Stdout, string Stderr) Fetch(string pins, string generation)
     {
-        var pinFile = Path.Combine(_work, "pins.txt");
-        File.WriteAllText(pinFile, pins);
+        File.WriteAllText(PinFile, pins);
+        return Run(generation);
+    }
+
+    private string PinFile => Path.Combine(_work, "pins.txt");
+
+    private (int Exit, string Stdout, string Stderr) Run(string generation)
+    {
+        var pinFile = PinFile;
         var start = new ProcessStartInfo("bash", [Path.Combine(generations.Pins.RepoRoot, "liburing-headers/fetch.sh"), generation])
         {
             RedirectStandardOutput = true,
@@ -35,6 +42,16 @@ public sealed class FetchScriptTests(GenerationFixture generations) : IDisposabl
     private static string PinLines(string generation) =>
         string.Join("\n", File.ReadAllLines(Path.Combine(Pins.Load().RepoRoot, "liburing-headers/pins.txt"))
             .Where(l => l.StartsWith(generation + " ", StringComparison.Ordinal))) + "\n";
+
+    [Fact]
+    public async Task ConcurrentFetchesOfOneGenerationExtractItOnce()
+    {
+        File.WriteAllText(PinFile, PinLines("2.9"));
+        var runs = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => Run("2.9"))));
+        Assert.All(runs, run => Assert.True(run.Exit == 0, run.Stderr));
+        Assert.Single(runs.Select(run => run.Stdout.Trim()).Distinct());
+        Assert.Equal(1, runs.Count(run => run.Stderr.Contains("ready:", StringComparison.Ordinal)));
+    }
 
     [Fact]
     public void UnknownGenerationIsAClearError()
