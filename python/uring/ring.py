@@ -660,6 +660,18 @@ def _close_rings_at_exit():
                 pass
 
 
+
+def _outgoing(data, length):
+    """What write/send lend to the kernel: the caller's Buffer, or a temporary Buffer holding a
+    copy of bytes-like ``data``. Returns (buffer, temporary or None, length)."""
+    if isinstance(data, Buffer):
+        return data, None, length
+    with memoryview(data) as m:
+        size = m.nbytes
+    temp = Buffer(max(1, size), 8)
+    temp.write(data)
+    return temp, temp, size if length < 0 else length
+
 class Ring:
     """An io_uring instance (a C# ``Uring.Ring`` driven by the thread that creates it).
 
@@ -1007,21 +1019,23 @@ class Ring:
             self._schedule_kick()
         return fut
 
+    def _submitted_outgoing(self, rc, token, op, buffer, temp):
+        """Ends write/send: on failure the temporary copy is freed; otherwise the future keeps
+        it (or the caller's Buffer) until the CQE."""
+        if rc < 0:
+            if temp is not None:
+                temp.close()
+            raise self._native.last_error(op)
+        fut = Future(self, token, op, None if temp is not None else buffer)
+        fut._temp_buffer = temp
+        return self._submitted(fut)
+
     def write(self, fd, data, offset=-1, length=-1):
         """IORING_OP_WRITE of ``data`` — a Buffer (lent to the kernel until completion), or any
         bytes-like object (copied into a temporary Buffer) — at ``offset`` (-1: the file position).
         The result is the byte count."""
-        h = self._h()
-        temp = None
-        if isinstance(data, Buffer):
-            buffer = data
-        else:
-            with memoryview(data) as m:
-                size = m.nbytes
-            temp = buffer = Buffer(max(1, size), 8)
-            buffer.write(data)
-            if length < 0:
-                length = size
+        self._h()
+        buffer, temp, length = _outgoing(data, length)
         bid = _buffer_id(buffer)
         if (fd | (length + 1)) >> 31:
             _check_ints(fd, length)
@@ -1029,13 +1043,7 @@ class Ring:
         if token >= self._token_limit:
             token = self._wrap_token()
         rc = self._write_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length)
-        if rc < 0:
-            if temp is not None:
-                temp.close()
-            raise self._native.last_error("WRITE")
-        fut = Future(self, token, "WRITE", None if temp is not None else buffer)
-        fut._temp_buffer = temp
-        return self._submitted(fut)
+        return self._submitted_outgoing(rc, token, "WRITE", buffer, temp)
 
     def openat(self, path, flags=os.O_RDONLY, mode=0o644, dir_fd=AT_FDCWD):
         """IORING_OP_OPENAT (O_CLOEXEC is always added); the result is the new fd."""
@@ -1201,30 +1209,16 @@ class Ring:
 
     def send(self, fd, data, length=-1, flags=0):
         """IORING_OP_SEND of ``data`` (a Buffer, lent until completion, or bytes-like, copied); the result is the byte count."""
-        h = self._h()
-        temp = None
-        if isinstance(data, Buffer):
-            buffer = data
-        else:
-            with memoryview(data) as m:
-                size = m.nbytes
-            temp = buffer = Buffer(max(1, size), 8)
-            buffer.write(data)
-            if length < 0:
-                length = size
+        self._h()
+        buffer, temp, length = _outgoing(data, length)
         bid = _buffer_id(buffer)
         if (fd | (length + 1)) >> 31:
             _check_ints(fd, length)
         token = next(self._tokens)
         if token >= self._token_limit:
             token = self._wrap_token()
-        if self._native.SendI(self._id, token, fd, bid, length, flags) < 0:
-            if temp is not None:
-                temp.close()
-            raise self._native.last_error("SEND")
-        fut = Future(self, token, "SEND", None if temp is not None else buffer)
-        fut._temp_buffer = temp
-        return self._submitted(fut)
+        rc = self._native.SendI(self._id, token, fd, bid, length, flags)
+        return self._submitted_outgoing(rc, token, "SEND", buffer, temp)
 
     def recv(self, fd, buffer, length=-1, flags=0):
         """IORING_OP_RECV into ``buffer``; the result is the byte count (0: the peer closed)."""
@@ -1311,22 +1305,13 @@ class Ring:
         completes quickly; returns the byte count. With ``timeout`` (seconds), a read still
         pending then is cancelled (its CQE awaited: the buffer is back) and OperationTimeoutError
         raised. Completions of other operations that arrive meanwhile are queued as usual."""
-        if self.closed or get_ident() != self._owner:
-            self._h()
-        bid = _buffer_id(buffer)
-        if (fd | (length + 1)) >> 31:
-            _check_ints(fd, length)
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
-        started = 0 if timeout is None else time.monotonic()
-        n = self._read_wait_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length, _slice_ms(timeout))
-        if n >= 0:
-            return n
-        return self._blocking_rest(n, token, "READ", buffer, timeout, started)
+        return self._blocking_io(self._read_wait_fn, "READ", fd, buffer, offset, length, timeout)
 
     def pwrite(self, fd, buffer, offset=-1, length=-1, timeout=None):
         """Like ``os.pwrite`` from a Buffer (see ``pread``); returns the byte count."""
+        return self._blocking_io(self._write_wait_fn, "WRITE", fd, buffer, offset, length, timeout)
+
+    def _blocking_io(self, wait_fn, opcode, fd, buffer, offset, length, timeout):
         if self.closed or get_ident() != self._owner:
             self._h()
         bid = _buffer_id(buffer)
@@ -1336,10 +1321,10 @@ class Ring:
         if token >= self._token_limit:
             token = self._wrap_token()
         started = 0 if timeout is None else time.monotonic()
-        n = self._write_wait_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length, _slice_ms(timeout))
+        n = wait_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length, _slice_ms(timeout))
         if n >= 0:
             return n
-        return self._blocking_rest(n, token, "WRITE", buffer, timeout, started)
+        return self._blocking_rest(n, token, opcode, buffer, timeout, started)
 
     def _blocking_rest(self, rc, token, opcode, buffer, timeout, started):
         """A *Wait call came back early: the operation goes on as a Future under ``token``."""
