@@ -13,7 +13,7 @@ internal static class FacadeBench
     public static IEnumerable<Measurement> Nop(int inFlight, long total)
     {
         using var ring = new Ring(new RingOptions { Entries = 256 });
-        RunNops(ring, inFlight, total / 10).GetAwaiter().GetResult(); // warm-up (JIT tiers, pools)
+        Warmup.Run(() => RunNops(ring, inFlight, total / 10).GetAwaiter().GetResult()); // JIT tiers, pools
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var done = RunNops(ring, inFlight, total).GetAwaiter().GetResult();
@@ -45,7 +45,7 @@ internal static class FacadeBench
         try
         {
             var blocks = new FileInfo(file).Length / FileReads.BlockSize;
-            await RunReads(ring, pool, fd, blocks, queueDepth, total / 10);
+            await Warmup.RunAsync(() => RunReads(ring, pool, fd, blocks, queueDepth, total / 10));
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var clock = Stopwatch.StartNew();
             var done = await RunReads(ring, pool, fd, blocks, queueDepth, total);

@@ -30,7 +30,7 @@ internal static class FileReads
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
         var blocks = RandomAccess.GetLength(handle) / BlockSize;
-        await Run(handle, blocks, queueDepth, total / 10);
+        await Warmup.RunAsync(() => Run(handle, blocks, queueDepth, total / 10));
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         await Run(handle, blocks, queueDepth, total);
