@@ -237,6 +237,31 @@ class SocketTests(RingTestCase):
         for fd in (cfd, sfd, lfd):
             self.ring.close_fd(fd).result(5)
 
+    def test_send_zero_copy_keeps_the_buffer_until_the_notification(self):
+        lfd, port = self.listener()
+        client = socket.create_connection(("127.0.0.1", port))
+        try:
+            sfd = self.ring.accept(lfd).result(5)
+            payload = bytes(range(256)) * 64
+            with uring.Buffer(len(payload)) as buf:
+                buf.write(payload)
+                fut = self.ring.send_zc(sfd, buf)
+                with self.assertRaises(uring.BufferBusyError):
+                    buf.view()                      # lent until the notification CQE
+                self.assertEqual(fut.result(5), len(payload))
+                self.assertEqual(buf.bytes(4), payload[:4])   # the program's again
+            received = b""
+            client.settimeout(5)
+            while len(received) < len(payload):
+                received += client.recv(65536)
+            self.assertEqual(received, payload)
+            with self.assertRaises(TypeError):
+                self.ring.send_zc(sfd, b"not a Buffer")
+            self.ring.close_fd(sfd).result(5)
+            self.ring.close_fd(lfd).result(5)
+        finally:
+            client.close()
+
     def test_recv_with_provided_buffer_ring(self):
         lfd, port = self.listener()
         client = socket.create_connection(("127.0.0.1", port))

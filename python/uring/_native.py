@@ -73,6 +73,7 @@ _SIGNATURES = {
     "Accept": (c_int, [c_void_p, c_uint64, c_int]),
     "Connect": (c_int, [c_void_p, c_uint64, c_int, c_char_p, c_int]),
     "Send": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
+    "SendZeroCopy": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
     "Recv": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
     "Shutdown": (c_int, [c_void_p, c_uint64, c_int, c_int]),
     "BufferRingCreate": (c_int, [c_void_p, c_int, c_int, _P(c_void_p)]),
@@ -96,7 +97,7 @@ _SIGNATURES = {
 _NON_BLOCKING = {"Reap", "Submit", "Nop", "NopBatch", "Read", "Write", "OpenAt", "Close", "Fsync", "Timeout",
                  "Cancel", "NopWait", "BufferView", "ChainNop", "ChainRead", "ChainWrite", "ChainFsync",
                  "ChainTimeout", "ChainSubmit", "Statx", "StatxTake", "ReadV", "WriteV", "Fallocate", "Splice", "Tee", "PollAdd", "Socket", "Bind", "Listen", "Accept", "Connect",
-                 "Send", "Recv", "Shutdown", "RecvProvided", "LeaseTake", "LeaseView", "LeaseRelease",
+                 "Send", "SendZeroCopy", "Recv", "Shutdown", "RecvProvided", "LeaseTake", "LeaseView", "LeaseRelease",
                  "AcceptMultishot", "RecvMultishot", "StreamCancel", "BufferState", "RingInFlight", "CompletionMessage"}
 
 # The hot path: entry points whose arguments are all 32-bit ints, bound without argtypes (ctypes

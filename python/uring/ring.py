@@ -1220,6 +1220,19 @@ class Ring:
         rc = self._native.SendI(self._id, token, fd, bid, length, flags)
         return self._submitted_outgoing(rc, token, "SEND", buffer, temp)
 
+    def send_zc(self, fd, buffer, length=-1, flags=0):
+        """IORING_OP_SEND_ZC from a Buffer: the kernel sends straight from its pages, so the
+        Buffer stays lent until the kernel's notification CQE, not just until the send's own
+        result; the Future completes then, with the byte count."""
+        h = self._h()
+        if not isinstance(buffer, Buffer):
+            raise TypeError("send_zc needs a uring.Buffer (zero-copy sends from the caller's memory)")
+        token = next(self._tokens)
+        if token >= self._token_limit:
+            token = self._wrap_token()
+        self._check(self._native.SendZeroCopy_nb(h, token, fd, _buffer_handle(buffer), length, flags), "SEND_ZC")
+        return self._submitted(Future(self, token, "SEND_ZC", buffer))
+
     def recv(self, fd, buffer, length=-1, flags=0):
         """IORING_OP_RECV into ``buffer``; the result is the byte count (0: the peer closed)."""
         h = self._h()

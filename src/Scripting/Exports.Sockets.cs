@@ -122,6 +122,27 @@ public static unsafe partial class Exports
         }
     }
 
+    /// <summary>
+    /// <c>int uring_send_zc(intptr_t ring, uint64_t token, int fd, intptr_t buffer, int length, int flags)</c>:
+    /// IORING_OP_SEND_ZC. The operation completes, and the buffer comes back, only with the kernel's
+    /// notification CQE (the kernel may read the pages until then); the result is the byte count.
+    /// </summary>
+    [UnmanagedCallersOnly]
+    public static int SendZeroCopy(nint ring, ulong token, int fd, nint buffer, int length, int flags)
+    {
+        try
+        {
+            var r = RingOf(ring);
+            r.CheckToken(token);
+            r.Track(token, r.Ring.SendZeroCopy(fd, BufferOf(buffer), length, (MessageFlags)flags));
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return LastError.Set(e);
+        }
+    }
+
     /// <summary><c>int uring_recv(intptr_t ring, uint64_t token, int fd, intptr_t buffer, int length, int flags)</c>: IORING_OP_RECV; the result is the byte count (0: end of stream).</summary>
     [UnmanagedCallersOnly]
     public static int Recv(nint ring, ulong token, int fd, nint buffer, int length, int flags)
