@@ -140,8 +140,7 @@ internal sealed unsafe class HeaderParser
             fixed (byte* sourcePtr = sourceBytes)
             {
                 var unsaved = new CXUnsavedFile { Filename = namePtr, Contents = sourcePtr, Length = (nuint)sourceBytes.Length };
-                const uint DetailedPreprocessingRecord = 0x01, SkipFunctionBodies = 0x40;
-                _ = SkipFunctionBodies;
+                const uint DetailedPreprocessingRecord = 0x01;
                 var options = detailedPreprocessing ? DetailedPreprocessingRecord : 0u;
                 IntPtr tu;
                 var error = clang_parseTranslationUnit2(index, namePtr, argv, utf8Args.Length, &unsaved, 1, options, &tu);
@@ -278,7 +277,7 @@ internal sealed unsafe class HeaderParser
         var fields = new List<FieldModel>();
         var nested = new List<NestedRecordModel>();
         var counter = 0;
-        CollectFields(declaration, type, name, [], 0, fields, nested, ref counter);
+        CollectFields(declaration, name, [], 0, fields, nested, ref counter);
         var packed = fields.Any(f => !f.Bitfield && f.Size > 0 && !f.Flexible && f.Offset % Math.Min(NaturalAlign(f), 8) != 0)
                      || align < fields.Where(f => !f.Bitfield).Select(NaturalAlign).DefaultIfEmpty(1).Max();
         return new RecordModel(cName, name, kind, size, align, header, external, false, packed, doc, fields, nested);
@@ -298,7 +297,7 @@ internal sealed unsafe class HeaderParser
         };
     }
 
-    private void CollectFields(CXCursor record, CXType topType, string topName, List<string> anonymousPath,
+    private void CollectFields(CXCursor record, string topName, List<string> anonymousPath,
         long baseOffset, List<FieldModel> fields, List<NestedRecordModel> nested, ref int counter)
     {
         foreach (var child in Cursors.Children(record))
@@ -313,7 +312,7 @@ internal sealed unsafe class HeaderParser
                 var nestedKind = child.Kind == CXCursorKind.UnionDecl ? "union" : "struct";
                 nested.Add(new NestedRecordModel($"{nestedName}_e__{(nestedKind == "union" ? "Union" : "Struct")}", nestedName,
                     nestedKind, memberOffset, clang_Type_getSizeOf(child.Type()), [.. anonymousPath]));
-                CollectFields(child, topType, topName, [.. anonymousPath, nestedName], memberOffset, fields, nested, ref counter);
+                CollectFields(child, topName, [.. anonymousPath, nestedName], memberOffset, fields, nested, ref counter);
                 continue;
             }
             if (child.Kind != CXCursorKind.FieldDecl)
@@ -371,15 +370,8 @@ internal sealed unsafe class HeaderParser
     {
         // The anonymous member's implicit field is not visited by libclang; the parent type
         // resolves its first named field, and that field's offset inside the member is known.
-        var first = FirstNamedField(anonymousRecord);
-        var name = Encoding.UTF8.GetBytes(first.Spelling() + "\0");
-        long inParentBits;
-        fixed (byte* namePtr = name)
-            inParentBits = clang_Type_getOffsetOf(parent.Type(), namePtr);
-        if (inParentBits < 0)
-            throw new InvalidOperationException($"libclang has no offset for {first.Spelling()} in {parent.Spelling()} (error {inParentBits})");
-        var inMemberBits = OffsetWithin(anonymousRecord, first);
-        return (inParentBits - inMemberBits) / 8;
+        var first = FirstNamedField(anonymousRecord).Spelling();
+        return (parent.Type().OffsetOfBits(first) - anonymousRecord.Type().OffsetOfBits(first)) / 8;
     }
 
     /// <summary>The first field reachable by name from the record: a direct named field, or
@@ -395,16 +387,6 @@ internal sealed unsafe class HeaderParser
         }
         throw new InvalidOperationException($"anonymous member at {record.Location()} has no named field");
     }
-
-    private static long OffsetWithin(CXCursor record, CXCursor field)
-    {
-        var name = Encoding.UTF8.GetBytes(field.Spelling() + "\0");
-        fixed (byte* namePtr = name)
-            return clang_Type_getOffsetOf(record.Type(), namePtr);
-    }
-
-    [System.Runtime.InteropServices.DllImport("clang")]
-    private static extern long clang_Type_getOffsetOf(CXType type, byte* field);
 
     // ---------------------------------------------------------------- types
 
@@ -585,8 +567,6 @@ internal sealed unsafe class HeaderParser
             hasBody.Add(name);
             calls[name] = CalleesOf(cursor);
         }
-        // Callees defined in the headers but reached only through other headers' inline code
-        // are looked up the same way.
         var verdicts = new Dictionary<string, bool>(StringComparer.Ordinal);
 
         var result = new List<FunctionModel>();

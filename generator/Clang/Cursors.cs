@@ -83,6 +83,19 @@ internal static unsafe class Cursors
         return text.TrimEnd();
     }
 
+    /// <summary>Offset in bits of a field reachable by name from the record type (libclang looks
+    /// through anonymous members); a negative libclang answer is an error, not an offset.</summary>
+    public static long OffsetOfBits(this CXType record, string field)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(field + "\0");
+        long bits;
+        fixed (byte* namePtr = name)
+            bits = clang_Type_getOffsetOf(record, namePtr);
+        if (bits < 0)
+            throw new InvalidOperationException($"libclang has no offset for {field} in {record.Spelling()} (error {bits})");
+        return bits;
+    }
+
     public static CXType Unwrap(this CXType type)
     {
         while (type.Kind == CXTypeKind.Elaborated)

@@ -151,6 +151,7 @@ internal static unsafe partial class LibClang
     [DllImport(Lib)] public static extern long clang_getArraySize(CXType type);
     [DllImport(Lib)] public static extern long clang_Type_getSizeOf(CXType type);
     [DllImport(Lib)] public static extern long clang_Type_getAlignOf(CXType type);
+    [DllImport(Lib)] public static extern long clang_Type_getOffsetOf(CXType type, byte* field);
     [DllImport(Lib)] public static extern CXType clang_Type_getNamedType(CXType type);
     [DllImport(Lib)] public static extern CXType clang_Type_getValueType(CXType type);
     [DllImport(Lib)] public static extern CXType clang_getResultType(CXType type);
