@@ -20,11 +20,6 @@ mapfile -t lines < <(awk -v g="$gen" '$1==g' "$pins")
 [ "${#lines[@]}" -gt 0 ] || die "generation '$gen' is not in $pins (known: $(awk '!/^#/ && $1!="default" {print $1}' "$pins" | sort -u | tr '\n' ' '))"
 
 pinsum="$(printf '%s\n' "${lines[@]}" | sha256sum | cut -c1-16)"
-if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$pinsum" ]; then
-  echo "$dest/root"
-  exit 0
-fi
-
 # Parallel builds may ask for the same generation at once: one fetches, the others wait and
 # then find it complete.
 mkdir -p "$cache"

@@ -469,7 +469,7 @@ public sealed unsafe partial class Ring : IDisposable
                 // its memory is gone and nothing more may be prepared.
                 if (_shutdownDone)
                 {
-                    FailUnprepared(next);
+                    FailChain(next);
                     return true;
                 }
                 op = next;
@@ -485,18 +485,6 @@ public sealed unsafe partial class Ring : IDisposable
             op = next;
         }
         return true;
-    }
-
-    /// <summary>The rest of a chain that can no longer be prepared because the ring is gone.</summary>
-    private static void FailUnprepared(Operation? op)
-    {
-        while (op is not null)
-        {
-            var next = op.NextInChain;
-            op.NextInChain = null;
-            op.FailLocally(new RingDisposedException($"{op.Opcode} was not submitted: the ring was disposed.", op.Opcode));
-            op = next;
-        }
     }
 
     /// <summary>Preparing an SQE threw (a bug, or an argument only the owner thread could check):
@@ -997,7 +985,7 @@ public sealed unsafe partial class Ring : IDisposable
             FailChain(op);
     }
 
-    private static void FailChain(Operation head)
+    private static void FailChain(Operation? head)
     {
         for (var op = head; op is not null;)
         {
