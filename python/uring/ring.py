@@ -864,6 +864,14 @@ class Ring:
         if self._native.RingInFlight_nb(self._handle) == 0:
             time.sleep(0.0005)
 
+    def _next_token(self):
+        """A free token for a new operation. (The hot paths — nop, read, write, send, recv and the
+        blocking helpers — inline these three lines: a method call is measurable there.)"""
+        token = next(self._tokens)
+        if token >= self._token_limit:
+            token = self._wrap_token()
+        return token
+
     def _wrap_token(self):
         """Tokens stay below 2^31 (the 32-bit entry points take them); past that they start again
         at 1, skipping those still in flight (every token is checked from then on)."""
@@ -1048,9 +1056,7 @@ class Ring:
     def openat(self, path, flags=os.O_RDONLY, mode=0o644, dir_fd=AT_FDCWD):
         """IORING_OP_OPENAT (O_CLOEXEC is always added); the result is the new fd."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.OpenAt_nb(h, token, dir_fd, os.fsencode(path), flags, mode), "OPENAT")
         return self._submitted(Future(self, token, "OPENAT"))
 
@@ -1060,9 +1066,7 @@ class Ring:
         """IORING_OP_STATX on ``path`` (relative to ``dir_fd``); with flags AT_EMPTY_PATH (0x1000) and
         path "" it stats ``dir_fd`` itself. The result is a StatxResult."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Statx_nb(h, token, dir_fd, os.fsencode(path), flags, mask), "STATX")
         return self._submitted(Future(self, token, "STATX", convert=lambda _, t=token: self._take_statx(t)))
 
@@ -1074,27 +1078,21 @@ class Ring:
     def close_fd(self, fd):
         """IORING_OP_CLOSE (result 0)."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Close_nb(h, token, fd), "CLOSE")
         return self._submitted(Future(self, token, "CLOSE"))
 
     def fsync(self, fd, datasync=False):
         """IORING_OP_FSYNC (with IORING_FSYNC_DATASYNC when ``datasync``)."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Fsync_nb(h, token, fd, 1 if datasync else 0), "FSYNC")
         return self._submitted(Future(self, token, "FSYNC"))
 
     def timeout(self, seconds, count=0):
         """IORING_OP_TIMEOUT: result True when ``seconds`` elapsed, False when ``count`` (> 0) other completions came first."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Timeout_nb(h, token, int(seconds * 1e9), count), "TIMEOUT")
         return self._submitted(Future(self, token, "TIMEOUT", convert=bool))
 
@@ -1116,45 +1114,35 @@ class Ring:
         if len(set(map(id, buffers))) != len(buffers):
             raise ValueError("the same Buffer appears twice")
         handles = (c_void_p * max(1, len(buffers)))(*[_buffer_handle(b) for b in buffers])
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(getattr(self._native, entry + "_nb")(h, token, fd, handles, len(buffers), offset), opcode)
         return self._submitted(Future(self, token, opcode, tuple(buffers)))
 
     def fallocate(self, fd, offset, length, mode=0):
         """IORING_OP_FALLOCATE (fallocate(2) ``mode``; 0 allocates and extends)."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Fallocate_nb(h, token, fd, offset, length, mode), "FALLOCATE")
         return self._submitted(Future(self, token, "FALLOCATE"))
 
     def splice(self, fd_in, offset_in, fd_out, offset_out, length, flags=0):
         """IORING_OP_SPLICE: moves up to ``length`` bytes; one side is a pipe (its offset -1). The result is the byte count."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Splice_nb(h, token, fd_in, offset_in, fd_out, offset_out, length, flags), "SPLICE")
         return self._submitted(Future(self, token, "SPLICE"))
 
     def tee(self, fd_in, fd_out, length, flags=0):
         """IORING_OP_TEE: duplicates up to ``length`` bytes from one pipe to another without consuming them."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Tee_nb(h, token, fd_in, fd_out, length, flags), "TEE")
         return self._submitted(Future(self, token, "TEE"))
 
     def poll_add(self, fd, events=1):
         """One-shot IORING_OP_POLL_ADD for ``events`` (select.POLLIN, POLLOUT, ...); the result is the events that became ready."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.PollAdd_nb(h, token, fd, events), "POLL_ADD")
         return self._submitted(Future(self, token, "POLL_ADD"))
 
@@ -1163,9 +1151,7 @@ class Ring:
     def socket(self, family=2, type=1, proto=0):
         """IORING_OP_SOCKET (defaults: AF_INET, SOCK_STREAM; SOCK_CLOEXEC is added); the result is the fd."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Socket_nb(h, token, int(family), int(type), int(proto)), "SOCKET")
         return self._submitted(Future(self, token, "SOCKET"))
 
@@ -1173,27 +1159,21 @@ class Ring:
         """Binds ``fd`` to ``(host, port)`` (IORING_OP_BIND, or bind(2) where the kernel lacks it)."""
         h = self._h()
         host, port = address[0], address[1]
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Bind_nb(h, token, fd, host.encode(), int(port)), "BIND")
         return self._submitted(Future(self, token, "BIND"))
 
     def listen(self, fd, backlog=511):
         """IORING_OP_LISTEN (or listen(2) where the kernel lacks it)."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Listen_nb(h, token, fd, int(backlog)), "LISTEN")
         return self._submitted(Future(self, token, "LISTEN"))
 
     def accept(self, fd):
         """IORING_OP_ACCEPT on a listening socket; the result is the new connection's fd."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Accept_nb(h, token, fd), "ACCEPT")
         return self._submitted(Future(self, token, "ACCEPT"))
 
@@ -1201,9 +1181,7 @@ class Ring:
         """IORING_OP_CONNECT to ``(host, port)``."""
         h = self._h()
         host, port = address[0], address[1]
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Connect_nb(h, token, fd, host.encode(), int(port)), "CONNECT")
         return self._submitted(Future(self, token, "CONNECT"))
 
@@ -1227,9 +1205,7 @@ class Ring:
         h = self._h()
         if not isinstance(buffer, Buffer):
             raise TypeError("send_zc needs a uring.Buffer (zero-copy sends from the caller's memory)")
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.SendZeroCopy_nb(h, token, fd, _buffer_handle(buffer), length, flags), "SEND_ZC")
         return self._submitted(Future(self, token, "SEND_ZC", buffer))
 
@@ -1251,9 +1227,7 @@ class Ring:
         h = self._h()
         if not isinstance(buffer_ring, BufferRing) or buffer_ring._handle is None:
             raise TypeError("expected an open uring.BufferRing")
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.RecvProvided_nb(h, token, fd, buffer_ring._handle, flags), "RECV")
         return self._submitted(Future(self, token, "RECV", convert=lambda n, t=token: self._received(t, n)))
 
@@ -1264,9 +1238,7 @@ class Ring:
         """Multishot accept (IORING_ACCEPT_MULTISHOT) on a listening socket: a Stream of accepted fds
         (``for fd in stream`` / ``async for fd in stream``) until ``stream.cancel()`` or an error."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.AcceptMultishot_nb(h, token, fd), "ACCEPT")
         return self._submitted(Stream(self, token, "ACCEPT", None))
 
@@ -1276,18 +1248,14 @@ class Ring:
         h = self._h()
         if not isinstance(buffer_ring, BufferRing) or buffer_ring._handle is None:
             raise TypeError("expected an open uring.BufferRing")
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.RecvMultishot_nb(h, token, fd, buffer_ring._handle, flags), "RECV")
         return self._submitted(Stream(self, token, "RECV", lambda n, t=token: self._received(t, n)))
 
     def shutdown(self, fd, how=2):
         """IORING_OP_SHUTDOWN (0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR)."""
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Shutdown_nb(h, token, fd, int(how)), "SHUTDOWN")
         return self._submitted(Future(self, token, "SHUTDOWN"))
 
@@ -1359,9 +1327,7 @@ class Ring:
 
     def _cancel(self, fut):
         h = self._h()
-        token = next(self._tokens)
-        if token >= self._token_limit:
-            token = self._wrap_token()
+        token = self._next_token()
         self._check(self._native.Cancel_nb(h, fut._token, token), "ASYNC_CANCEL")
         return self._submitted(Future(self, token, "ASYNC_CANCEL", convert=CancelOutcome))
 
