@@ -26,7 +26,7 @@ internal sealed class PendingOperation<T> : PendingOperation
 
     private readonly Action _continuation;
     private CancelableFuture<T> _future;
-    private ConfiguredValueTaskAwaitable<T>.ConfiguredValueTaskAwaiter _awaiter;
+    private CancelableFuture<T>.Awaiter _awaiter;
 
     private PendingOperation() => _continuation = OnCompleted;
 
@@ -69,7 +69,7 @@ internal sealed class PendingOperation<T> : PendingOperation
             pool.Push(this);
     }
 
-    private static (int Result, ErrorKind Status) Outcome(ScriptRing owner, ulong token, ConfiguredValueTaskAwaitable<T>.ConfiguredValueTaskAwaiter awaiter)
+    private static (int Result, ErrorKind Status) Outcome(ScriptRing owner, ulong token, CancelableFuture<T>.Awaiter awaiter)
     {
         try
         {

@@ -42,11 +42,14 @@ public readonly struct CancelableFuture<T>
     /// <exception cref="InvalidOperationException">The result was already consumed.</exception>
     public bool IsCompleted => Source.IsCompleted(_token);
 
-    /// <summary>Awaits the result.</summary>
-    public ValueTaskAwaiter<T> GetAwaiter() => AsValueTask().GetAwaiter();
+    /// <summary>Awaits the result; the continuation runs on the captured
+    /// <see cref="SynchronizationContext"/> or <see cref="TaskScheduler"/>, if there is one.</summary>
+    public Awaiter GetAwaiter() => new(Source, _token, continueOnCapturedContext: true);
 
-    /// <summary>Configures the await (see <see cref="ValueTask{TResult}.ConfigureAwait"/>).</summary>
-    public ConfiguredValueTaskAwaitable<T> ConfigureAwait(bool continueOnCapturedContext) => AsValueTask().ConfigureAwait(continueOnCapturedContext);
+    /// <summary>Configures the await: with <c>false</c> the continuation runs where the operation
+    /// completes (inline on the ring's loop thread, unless
+    /// <see cref="RingOptions.RunContinuationsAsynchronously"/> is set).</summary>
+    public ConfiguredAwaitable ConfigureAwait(bool continueOnCapturedContext) => new(new Awaiter(Source, _token, continueOnCapturedContext));
 
     /// <summary>The result as a <see cref="ValueTask{TResult}"/> (no allocation).</summary>
     public ValueTask<T> AsValueTask() => new(Source, _token);
@@ -94,6 +97,56 @@ public readonly struct CancelableFuture<T>
         if (source.Version != _token)
             throw new InvalidOperationException("Cannot cancel: this future's result was already consumed.");
         return source.Ring.CancelOperation(source, _token);
+    }
+
+    /// <summary>
+    /// The awaiter behind <c>await future</c>. It registers the async method's continuation
+    /// with the pooled operation directly (no <see cref="ValueTask{TResult}"/> in between), and
+    /// like a <see cref="ValueTask{TResult}"/>'s awaiter it may be used once.
+    /// </summary>
+    public readonly struct Awaiter : ICriticalNotifyCompletion
+    {
+        private readonly Operation<T> _operation;
+        private readonly short _token;
+        private readonly bool _continueOnCapturedContext;
+
+        internal Awaiter(Operation<T> operation, short token, bool continueOnCapturedContext)
+        {
+            _operation = operation;
+            _token = token;
+            _continueOnCapturedContext = continueOnCapturedContext;
+        }
+
+        /// <summary>True once the operation completed.</summary>
+        public bool IsCompleted => _operation.IsCompleted(_token);
+
+        /// <summary>Consumes the result; throws what the operation ended with.</summary>
+        public T GetResult() => _operation.GetResult(_token);
+
+        /// <summary>Schedules the continuation, flowing the execution context.</summary>
+        public void OnCompleted(Action continuation)
+        {
+            ArgumentNullException.ThrowIfNull(continuation);
+            _operation.OnCompleted(continuation, _token, flowExecutionContext: true, _continueOnCapturedContext);
+        }
+
+        /// <summary>Schedules the continuation without flowing the execution context (async methods flow it themselves).</summary>
+        public void UnsafeOnCompleted(Action continuation)
+        {
+            ArgumentNullException.ThrowIfNull(continuation);
+            _operation.OnCompleted(continuation, _token, flowExecutionContext: false, _continueOnCapturedContext);
+        }
+    }
+
+    /// <summary>What <see cref="ConfigureAwait"/> returns: an awaitable with the chosen context behaviour.</summary>
+    public readonly struct ConfiguredAwaitable
+    {
+        private readonly Awaiter _awaiter;
+
+        internal ConfiguredAwaitable(Awaiter awaiter) => _awaiter = awaiter;
+
+        /// <summary>The awaiter.</summary>
+        public Awaiter GetAwaiter() => _awaiter;
     }
 
     /// <summary>Lets <c>await</c>-free code pass the future as a <see cref="ValueTask{TResult}"/>.</summary>

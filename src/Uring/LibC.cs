@@ -15,4 +15,32 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    // pthread_attr_t is 56 bytes on x86_64 and aarch64 glibc; callers pass a larger buffer.
+    public const int PthreadAttrBufferSize = 128;
+
+    [LibraryImport("libc")]
+    public static partial nuint pthread_self();
+
+    [LibraryImport("libc")]
+    public static partial int pthread_getattr_np(nuint thread, void* attr);
+
+    [LibraryImport("libc")]
+    public static partial int pthread_attr_getstack(void* attr, void** stackaddr, nuint* stacksize);
+
+    [LibraryImport("libc")]
+    public static partial int pthread_attr_destroy(void* attr);
+
+    /// <summary>The calling thread's stack: lowest address and size; (0, 0) when glibc cannot tell.</summary>
+    public static (nuint Low, nuint Size) CurrentThreadStack()
+    {
+        var attr = stackalloc byte[PthreadAttrBufferSize];
+        if (pthread_getattr_np(pthread_self(), attr) != 0)
+            return (0, 0);
+        void* low;
+        nuint size;
+        var r = pthread_attr_getstack(attr, &low, &size);
+        pthread_attr_destroy(attr);
+        return r == 0 ? ((nuint)low, size) : (0, 0);
+    }
 }

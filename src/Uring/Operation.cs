@@ -29,6 +29,7 @@ internal abstract unsafe class Operation
     internal int ChainLength = 1;
     internal bool InChain, HasLinkTimeout, ProduceHandlesErrors;
     internal bool CancelTargetWasQueued; // for a cancel: the target had not reached the kernel when cancel was asked
+    internal bool StartedOnOwnerThread;  // Begin ran on the ring's owner thread (Start then skips asking again)
     internal CancellationToken Token;
     internal CancellationTokenRegistration Registration;
     internal short StartVersion;
@@ -43,6 +44,11 @@ internal abstract unsafe class Operation
     internal uint CqeFlags;
 
     internal abstract short Version { get; }
+
+    private static int s_cacheIndexes;
+
+    /// <summary>Numbers the <see cref="Operation{T}"/> types for the rings' per-type caches.</summary>
+    protected static int NextCacheIndex() => Interlocked.Increment(ref s_cacheIndexes) - 1;
 
     /// <summary>Delivers the result of a CQE (or of a local decision that stands for one).</summary>
     internal abstract void Complete(int res, uint cqeFlags);
@@ -129,7 +135,7 @@ internal abstract unsafe class Operation
         SqeFlags = 0;
         NextInChain = null;
         ChainLength = 1;
-        InChain = HasLinkTimeout = ProduceHandlesErrors = CancelTargetWasQueued = false;
+        InChain = HasLinkTimeout = ProduceHandlesErrors = CancelTargetWasQueued = StartedOnOwnerThread = false;
         Token = default;
         Registration = default;
         Slot = -1;

@@ -465,7 +465,7 @@ public sealed unsafe partial class Ring
     /// <summary>A future that is already complete with <paramref name="res"/> (a system call made instead of an opcode).</summary>
     private CancelableFuture<int> Completed(io_uring_op opcode, int res)
     {
-        var op = Operation<int>.Rent(this, opcode, &ProduceInt, _options.RunContinuationsAsynchronously);
+        var op = Operation<int>.Rent(this, opcode, &ProduceInt, _options.RunContinuationsAsynchronously, onOwnerThread: false);
         var future = new CancelableFuture<int>(op, op.Version);
         op.Complete(res, 0);
         return future;

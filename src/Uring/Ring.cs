@@ -73,17 +73,34 @@ public sealed unsafe partial class Ring : IDisposable
     private int _producers;
     private int _lifecycle;
     private int _ownerThreadId;
+    private nuint _ownerStackLow, _ownerStackSize; // the owner thread's stack (see IsOnOwnerStack)
     private int _inKernel;            // user operations with an SQE prepared and no CQE yet
     private int _internalInKernel;    // the wake read and shutdown cancels
     private bool _shutdownDone;
     private long _enterCalls;          // liburing calls that may enter the kernel (tests check batching)
 
-    private Operation?[] _slots = new Operation?[SlotsPerChunk];
-    private uint[] _generations = new uint[SlotsPerChunk];
+    private Slot[] _slots = new Slot[SlotsPerChunk];
     private int[] _freeSlots = new int[SlotsPerChunk];
     private int _freeCount;
     private int _slotHighWater;
     private readonly List<IntPtr> _scratchChunks = new();
+
+    // An operation in the kernel. A struct, so storing one skips the covariant array-store check.
+    private struct Slot
+    {
+        public Operation? Operation;
+        public uint Generation;
+    }
+
+    // Operations recycled on the owner thread, per Operation<T> type (see TryCacheOperation).
+    private object?[] _operationCaches = new object?[8];
+    private ulong _completing; // user_data of the operation whose Complete the owner thread is running
+
+    private sealed class OperationCache<T>
+    {
+        public readonly Operation<T>?[] Items = new Operation<T>?[64];
+        public int Count;
+    }
 
     // CQEs copied out of the CQ and not dispatched yet (owner thread; power-of-two ring buffer).
     private ulong[] _pendingUserData = new ulong[256];
@@ -161,6 +178,25 @@ public sealed unsafe partial class Ring : IDisposable
     /// <summary>True on the thread that owns the ring.</summary>
     public bool IsOwnerThread => Environment.CurrentManagedThreadId == _ownerThreadId;
 
+    /// <summary>
+    /// <see cref="IsOwnerThread"/> for the per-operation path, without a thread-local lookup
+    /// (which costs a call into glibc's __tls_get_addr here): a local variable's address lies
+    /// inside the owner thread's stack exactly when this code runs on the owner thread, because
+    /// the stacks of live threads do not overlap and the owner lives as long as the ring runs.
+    /// Falls back to the thread id when glibc could not report the stack.
+    /// </summary>
+    private bool IsOnOwnerStack
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (_ownerStackSize == 0)
+                return IsOwnerThread;
+            byte probe;
+            return (nuint)(&probe) - _ownerStackLow < _ownerStackSize;
+        }
+    }
+
     /// <summary>True once <see cref="Dispose"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref _lifecycle) != Running;
 
@@ -169,6 +205,7 @@ public sealed unsafe partial class Ring : IDisposable
     private void Initialize()
     {
         _ownerThreadId = Environment.CurrentManagedThreadId;
+        (_ownerStackLow, _ownerStackSize) = LibC.CurrentThreadStack();
         _ring = (io_uring*)NativeMemoryStatistics.AllocateZeroed(RingAllocationSize, 64);
         try
         {
@@ -252,7 +289,44 @@ public sealed unsafe partial class Ring : IDisposable
             throw new RingDisposedException($"Cannot start {opcode}: the ring was disposed.", opcode);
         if (!IsSupported(opcode))
             throw new OpcodeNotSupportedException(opcode, KernelRelease);
-        return Operation<T>.Rent(this, opcode, produce, _options.RunContinuationsAsynchronously);
+        return Operation<T>.Rent(this, opcode, produce, _options.RunContinuationsAsynchronously, IsOnOwnerStack);
+    }
+
+    /// <summary>An operation object recycled earlier on this ring's owner thread. Call on the owner thread only.</summary>
+    internal Operation<T>? TakeCachedOperation<T>()
+    {
+        var caches = _operationCaches;
+        var index = Operation<T>.CacheIndex;
+        if ((uint)index >= (uint)caches.Length || caches[index] is not { } entry)
+            return null;
+        var cache = Unsafe.As<OperationCache<T>>(entry);
+        if (cache.Count == 0)
+            return null;
+        var at = --cache.Count;
+        var op = cache.Items[at];
+        cache.Items[at] = null;
+        return op;
+    }
+
+    /// <summary>
+    /// Keeps a consumed operation for reuse on the owner thread, without a lock or a thread-local
+    /// lookup. It applies when the result is consumed inside that operation's own completion (an
+    /// awaiting continuation running inline on the loop thread): <see cref="_completing"/> then
+    /// holds its user_data, which no other thread can observe for an operation it is consuming.
+    /// Call before the operation's descriptor is cleared.
+    /// </summary>
+    internal bool TryCacheOperation<T>(Operation<T> op)
+    {
+        if (_completing != op.UserData || op.UserData == 0 || _shutdownDone)
+            return false;
+        var index = Operation<T>.CacheIndex;
+        if ((uint)index >= (uint)_operationCaches.Length)
+            Array.Resize(ref _operationCaches, Math.Max(index + 1, _operationCaches.Length * 2));
+        var cache = _operationCaches[index] is { } entry ? Unsafe.As<OperationCache<T>>(entry) : (OperationCache<T>)(_operationCaches[index] = new OperationCache<T>());
+        if (cache.Count == cache.Items.Length)
+            return false;
+        cache.Items[cache.Count++] = op;
+        return true;
     }
 
     /// <summary>Takes the operation's buffers and hands it to the owner thread.</summary>
@@ -293,23 +367,33 @@ public sealed unsafe partial class Ring : IDisposable
                 }
             }, op);
         }
-        Submit(op);
+        if (op.StartedOnOwnerThread)
+            SubmitOnOwnerThread(op);
+        else
+            SubmitFromOtherThread(op);
         return future;
     }
 
     /// <summary>Queues a prepared operation (or the head of a chain) for the owner thread.</summary>
     internal void Submit(Operation head)
     {
+        if (IsOwnerThread)
+            SubmitOnOwnerThread(head);
+        else
+            SubmitFromOtherThread(head);
+    }
+
+    private void SubmitOnOwnerThread(Operation head)
+    {
         for (var o = head; o is not null; o = o.NextInChain)
             Volatile.Write(ref o.Stage, Operation.StageQueued);
-
-        if (IsOwnerThread && Volatile.Read(ref _lifecycle) == Running)
+        if (Volatile.Read(ref _lifecycle) == Running)
         {
             if (_backlog.Count > 0 || !TryPrepare(head))
                 _backlog.Enqueue(head);
             return;
         }
-        SubmitFromOtherThread(head);
+        SubmitFromOtherThread(head); // fails it: the ring is being disposed
     }
 
     // Out of line: its try/finally and exception building would make the owner's fast path
@@ -317,6 +401,8 @@ public sealed unsafe partial class Ring : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void SubmitFromOtherThread(Operation head)
     {
+        for (var o = head; o is not null; o = o.NextInChain)
+            Volatile.Write(ref o.Stage, Operation.StageQueued);
         Interlocked.Increment(ref _producers);
         try
         {
@@ -496,7 +582,7 @@ public sealed unsafe partial class Ring : IDisposable
         sqe->user_data = PlaceholderUserData;
         sqe->flags = op.SqeFlags; // keeps a chain's links: the rest of the chain still runs
         _internalInKernel++;
-        _slots[op.Slot] = null;
+        _slots[op.Slot].Operation = null;
         _freeSlots[_freeCount++] = op.Slot;
         op.FailLocally(error);
     }
@@ -607,17 +693,17 @@ public sealed unsafe partial class Ring : IDisposable
             if (index == _slots.Length)
             {
                 Array.Resize(ref _slots, _slots.Length * 2);
-                Array.Resize(ref _generations, _slots.Length);
                 Array.Resize(ref _freeSlots, _slots.Length);
             }
             if (index / SlotsPerChunk == _scratchChunks.Count)
                 _scratchChunks.Add((IntPtr)NativeMemoryStatistics.AllocateZeroed(SlotsPerChunk * ScratchSize, 64));
         }
-        var generation = (_generations[index] + 1) & 0x7FFF_FFFF;
+        ref var slot = ref _slots[index];
+        var generation = (slot.Generation + 1) & 0x7FFF_FFFF;
         if (generation == 0)
             generation = 1;
-        _generations[index] = generation;
-        _slots[index] = op;
+        slot.Generation = generation;
+        slot.Operation = op;
         op.Slot = index;
         op.UserData = ((ulong)generation << 32) | (uint)index;
         op.Scratch = (byte*)_scratchChunks[index / SlotsPerChunk] + (index % SlotsPerChunk) * ScratchSize;
@@ -756,17 +842,21 @@ public sealed unsafe partial class Ring : IDisposable
         var index = (int)(uint)userData;
         if ((uint)index >= (uint)_slotHighWater)
             return;
-        var op = _slots[index];
-        if (op is null || _generations[index] != (uint)(userData >> 32))
+        ref var slot = ref _slots[index];
+        var op = slot.Operation;
+        if (op is null || slot.Generation != (uint)(userData >> 32))
             return;
         // IORING_CQE_F_MORE: more CQEs follow for this user_data (multishot, zero-copy send), so the
         // operation keeps its slot; F_NOTIF ends a zero-copy send. See Ring.Sockets.cs.
         if ((flags & (Constants.IORING_CQE_F_MORE | Constants.IORING_CQE_F_NOTIF)) != 0 && HandleMultiCompletion(op, ref res, flags))
             return;
-        _slots[index] = null;
+        slot.Operation = null;
         _freeSlots[_freeCount++] = index;
         _inKernel--;
+        var outer = _completing;
+        _completing = userData;
         op.Complete(res, flags);
+        _completing = outer;
     }
 
     // ------------------------------------------------------------------ driving
@@ -938,9 +1028,9 @@ public sealed unsafe partial class Ring : IDisposable
         {
             for (var i = 0; i < _slotHighWater; i++)
             {
-                if (_slots[i] is not { } op)
+                if (_slots[i].Operation is not { } op)
                     continue;
-                _slots[i] = null;
+                _slots[i].Operation = null;
                 op.QuarantineBuffers();
                 op.Buffer = null;
                 op.Buffers = null;
