@@ -14,6 +14,7 @@ foreach (var batch in new[] { 1, 32 })
 {
     rows.Add(External.CNop(cNop, batch, nopOps));
     rows.Add(RawNop.Run(batch, nopOps));
+    rows.Add(AwaitFloor.Run(batch, nopOps));
     foreach (var row in FacadeBench.Nop(batch, nopOps))
         rows.Add(row);
 }

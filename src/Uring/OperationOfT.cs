@@ -211,9 +211,25 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
 
     private void Register(object continuation)
     {
-        var previous = Interlocked.CompareExchange(ref _continuation, continuation, null);
-        if (previous is null)
-            return;
+        object? previous;
+        if (Ring.IsOnOwnerStack)
+        {
+            // Once started, an operation completes only on the owner thread (a CQE, or a local
+            // failure while the owner prepares it). Registering here, outside its completion,
+            // nothing can race: a plain store will do.
+            previous = _continuation;
+            if (previous is null)
+            {
+                _continuation = continuation;
+                return;
+            }
+        }
+        else
+        {
+            previous = Interlocked.CompareExchange(ref _continuation, continuation, null);
+            if (previous is null)
+                return;
+        }
         if (!ReferenceEquals(previous, s_completedFirst))
             throw new InvalidOperationException("This CancelableFuture is already awaited: a future's result can be awaited once.");
         // Completed in the meantime. Run it on the thread pool rather than here, which could

@@ -89,6 +89,7 @@ public sealed unsafe partial class Ring : IDisposable
     private struct Slot
     {
         public Operation? Operation;
+        public byte* Scratch; // this slot's piece of the scratch chunks
         public uint Generation;
     }
 
@@ -185,7 +186,7 @@ public sealed unsafe partial class Ring : IDisposable
     /// the stacks of live threads do not overlap and the owner lives as long as the ring runs.
     /// Falls back to the thread id when glibc could not report the stack.
     /// </summary>
-    private bool IsOnOwnerStack
+    internal bool IsOnOwnerStack
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
@@ -697,6 +698,7 @@ public sealed unsafe partial class Ring : IDisposable
             }
             if (index / SlotsPerChunk == _scratchChunks.Count)
                 _scratchChunks.Add((IntPtr)NativeMemoryStatistics.AllocateZeroed(SlotsPerChunk * ScratchSize, 64));
+            _slots[index].Scratch = (byte*)_scratchChunks[index / SlotsPerChunk] + (index % SlotsPerChunk) * ScratchSize;
         }
         ref var slot = ref _slots[index];
         var generation = (slot.Generation + 1) & 0x7FFF_FFFF;
@@ -706,7 +708,7 @@ public sealed unsafe partial class Ring : IDisposable
         slot.Operation = op;
         op.Slot = index;
         op.UserData = ((ulong)generation << 32) | (uint)index;
-        op.Scratch = (byte*)_scratchChunks[index / SlotsPerChunk] + (index % SlotsPerChunk) * ScratchSize;
+        op.Scratch = slot.Scratch;
     }
 
     private void ArmWake()
