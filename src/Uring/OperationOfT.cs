@@ -112,16 +112,24 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         _result = value;
         if (error is not null)
             _error = ExceptionDispatchInfo.Capture(error);
-        Volatile.Write(ref _completed, 1);
         // An await registered before the CQE (the usual case) is found without an interlocked
-        // instruction. Otherwise the exchange decides who runs the continuation, and its full
-        // fence orders the completion against a synchronous waiter's flag below.
+        // instruction. Otherwise the exchange decides who runs the continuation: a registration
+        // that comes later finds s_completedFirst and schedules it itself.
         var continuation = Volatile.Read(ref _continuation) ?? Interlocked.CompareExchange(ref _continuation, s_completedFirst, null);
+        if (continuation is not null)
+        {
+            Volatile.Write(ref _completed, 1);
+            RunContinuation(continuation);
+            return;
+        }
+        // Not awaited: perhaps a synchronous waiter. Publishing the completion lets it consume the
+        // result and recycle this object at once, so the exchange above had to come first (or it
+        // could mark the next operation that reuses this object as completed). The full fence
+        // pairs with WaitCompleted's: either the waiter sees the completion, or this sees the
+        // waiter. Reading the waiter fields of an object already reused only risks a spurious wake.
+        Interlocked.Exchange(ref _completed, 1);
         if (Volatile.Read(ref _hasWaiter) != 0)
             _event?.Set();
-        if (continuation is not null)
-            RunContinuation(continuation);
-        // Nothing below this point: the continuation may have consumed the result and recycled this object.
     }
 
     private void RunContinuation(object continuation)
@@ -181,6 +189,7 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
     internal void OnCompleted(Action continuation, short token, bool flowExecutionContext, bool continueOnCapturedContext)
     {
         CheckToken(token);
+        CheckNotAwaited();
         if (flowExecutionContext)
             _executionContext = ExecutionContext.Capture();
         if (continueOnCapturedContext)
@@ -192,6 +201,7 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
     {
         ArgumentNullException.ThrowIfNull(continuation);
         CheckToken(token);
+        CheckNotAwaited();
         if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0)
             _executionContext = ExecutionContext.Capture();
         if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0)
@@ -231,15 +241,29 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
                 return;
         }
         if (!ReferenceEquals(previous, s_completedFirst))
-            throw new InvalidOperationException("This CancelableFuture is already awaited: a future's result can be awaited once.");
+            throw AlreadyAwaited();
         // Completed in the meantime. Run it on the thread pool rather than here, which could
-        // dive deep into the stack of whoever is registering.
+        // dive deep into the stack of whoever is registering. The completing thread publishes
+        // _completed right after its exchange; the continuation will read it.
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _completed) == 0)
+            spinner.SpinOnce();
         _continuation = continuation;
         if (_schedulingContext is not null)
             Dispatch();
         else
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
+
+    // Before a second registration overwrites the first one's contexts (Register checks again, atomically).
+    private void CheckNotAwaited()
+    {
+        if (Volatile.Read(ref _continuation) is { } registered && !ReferenceEquals(registered, s_completedFirst))
+            throw AlreadyAwaited();
+    }
+
+    private static InvalidOperationException AlreadyAwaited() =>
+        new("This CancelableFuture is already awaited: a future's result can be awaited once.");
 
     private void CheckToken(short token)
     {
@@ -313,7 +337,7 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
 
     private void Recycle()
     {
-        var cached = Ring is { } ring && ring.TryCacheOperation(this);
+        var cached = Ring is { } ring && ring.TryCacheOperation(this); // (the cache is the owner thread's: nobody rents before we return)
         ClearDescriptor();
         _produce = null;
         _continuation = null;

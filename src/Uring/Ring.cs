@@ -95,7 +95,6 @@ public sealed unsafe partial class Ring : IDisposable
 
     // Operations recycled on the owner thread, per Operation<T> type (see TryCacheOperation).
     private object?[] _operationCaches = new object?[8];
-    private ulong _completing; // user_data of the operation whose Complete the owner thread is running
 
     private sealed class OperationCache<T>
     {
@@ -309,16 +308,11 @@ public sealed unsafe partial class Ring : IDisposable
         return op;
     }
 
-    /// <summary>
-    /// Keeps a consumed operation for reuse on the owner thread, without a lock or a thread-local
-    /// lookup. It applies when the result is consumed inside that operation's own completion (an
-    /// awaiting continuation running inline on the loop thread): <see cref="_completing"/> then
-    /// holds its user_data, which no other thread can observe for an operation it is consuming.
-    /// Call before the operation's descriptor is cleared.
-    /// </summary>
+    /// <summary>Keeps a consumed operation for reuse by the owner thread, without a lock or a
+    /// thread-local lookup. Only on the owner thread (where continuations consume most results).</summary>
     internal bool TryCacheOperation<T>(Operation<T> op)
     {
-        if (_completing != op.UserData || op.UserData == 0 || _shutdownDone)
+        if (_shutdownDone || !IsOnOwnerStack)
             return false;
         var index = Operation<T>.CacheIndex;
         if ((uint)index >= (uint)_operationCaches.Length)
@@ -855,10 +849,7 @@ public sealed unsafe partial class Ring : IDisposable
         slot.Operation = null;
         _freeSlots[_freeCount++] = index;
         _inKernel--;
-        var outer = _completing;
-        _completing = userData;
         op.Complete(res, flags);
-        _completing = outer;
     }
 
     // ------------------------------------------------------------------ driving
