@@ -222,11 +222,13 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
     private void Register(object continuation)
     {
         object? previous;
-        if (Ring.IsOnOwnerStack)
+        if (SubmittedByOwner && Ring.IsOnOwnerStack)
         {
-            // Once started, an operation completes only on the owner thread (a CQE, or a local
-            // failure while the owner prepares it). Registering here, outside its completion,
-            // nothing can race: a plain store will do.
+            // Submitted on the owner thread, an operation completes only there (its CQE, a local
+            // failure while the owner prepares it, or shutdown). Registering on that thread,
+            // outside its completion, nothing can race: a plain store will do. (Not so for a
+            // chain member whose future was handed out before another thread submitted or
+            // disposed the chain: that thread may fail it.)
             previous = _continuation;
             if (previous is null)
             {

@@ -381,7 +381,10 @@ public sealed unsafe partial class Ring : IDisposable
     private void SubmitOnOwnerThread(Operation head)
     {
         for (var o = head; o is not null; o = o.NextInChain)
+        {
             Volatile.Write(ref o.Stage, Operation.StageQueued);
+            o.SubmittedByOwner = true;
+        }
         if (Volatile.Read(ref _lifecycle) == Running)
         {
             if (_backlog.Count > 0 || !TryPrepare(head))
