@@ -17,7 +17,7 @@ namespace Uring;
 /// reports it: the future fails with <see cref="UringIOException"/> (<c>Errno == 105</c>) and the
 /// caller decides (<see cref="WaitForBufferAsync"/> then retry, or drop the connection). A
 /// multishot receive (<see cref="Ring.ReceiveMultishot(int, BufferRing, MessageFlags)"/>)
-/// waits: it re-arms as soon as a lease is returned (at once if none is outstanding). The ring
+/// waits: it re-arms as soon as a lease is returned (at once if a buffer is already back). The ring
 /// never grows: its memory is fixed at creation.</para>
 /// <para>Each buffer is an <see cref="OwnershipMemory"/> in state <see cref="OwnershipState.Pooled"/>
 /// while it sits in the ring (the kernel may write to it) and <see cref="OwnershipState.User"/>
@@ -130,12 +130,23 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
         return cancellationToken.CanBeCanceled ? tcs.Task.WaitAsync(cancellationToken) : tcs.Task;
     }
 
-    /// <summary>Runs <paramref name="action"/> after the next return; false (and not registered) when nothing is leased.</summary>
+    /// <summary>Runs <paramref name="action"/> after the next return; false (and not registered)
+    /// when a buffer is already back in the ring (or the ring is disposed): act at once then.</summary>
     internal bool WhenBufferReturned(Action action)
     {
         lock (_lock)
         {
-            if (_outstanding == 0 || _disposed)
+            // Wait only while every buffer is leased. The caller reacts to an ENOBUFS the kernel
+            // reported earlier; leases returned since then are already back in the ring and will
+            // not call Return again. Waiting for "the next return" whenever any lease was
+            // outstanding lost those wake-ups: when the consumer returned leases between the
+            // kernel's ENOBUFS and the dispatch of its CQE, the multishot receive parked with
+            // buffers in the ring while the consumer held the rest waiting for the next item, and
+            // the stream hung. _outstanding and the ring's tail change together under _lock, so
+            // this check cannot miss a return. (A buffer counted as back may already be picked by
+            // another receive whose CQE is not dispatched yet: the caller then gets ENOBUFS once
+            // more and comes back here after that CQE has been counted.)
+            if (_outstanding < Count || _disposed)
                 return false;
             _waiters.Add(action);
             return true;

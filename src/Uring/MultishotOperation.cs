@@ -68,7 +68,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     /// <summary>Gives back an item nobody will consume (close an fd, return a buffer).</summary>
     protected abstract void Release(T item);
 
-    /// <summary>Registers <paramref name="resume"/> to run when buffers are back; false when it should resume at once.</summary>
+    /// <summary>Registers <paramref name="resume"/> to run when a buffer is back; false when it should resume at once (one already is).</summary>
     protected virtual bool ParkUntilBuffersReturn(Action resume) => false;
 
     public ValueTask<bool> MoveNextAsync()

@@ -78,6 +78,65 @@ public sealed class MultishotTests : IDisposable
     }
 
     [Fact]
+    public async Task Multishot_receive_re_arms_when_a_lease_comes_back_between_the_kernels_ENOBUFS_and_the_stream_parking()
+    {
+        // Regression test for a lost wake-up. The consumer runs inline on the loop thread (no
+        // synchronization context; the ring runs continuations inline), so it sees each lease
+        // while the loop is still dispatching the batch of CQEs that delivered it. When the ring
+        // runs dry, the CQE that lends its last buffer and the ENOBUFS CQE that ends the
+        // multishot arrive in the same batch: the consumer returns its oldest lease in between
+        // and waits for the next item holding the other Count - 1. When the ENOBUFS CQE is
+        // dispatched, a buffer is already back in the ring and no other return is coming: the
+        // stream must re-arm at once rather than wait for "the next return" (it used to wait
+        // whenever any lease was outstanding, and hung here in most runs).
+        const int Total = 64 * 64;
+        using var buffers = _ring.CreateBufferRing(4, 64);
+        var (client, server) = await _net.ConnectAsync(_ring);
+        var data = new byte[Total];
+        for (var i = 0; i < Total; i++)
+            data[i] = Pattern(i);
+
+        var (received, mismatches) = await Task.Run(async () =>
+        {
+            using var cts = new CancellationTokenSource(Limit);
+            var stream = _ring.ReceiveMultishot(server, buffers).GetAsyncEnumerator(cts.Token);
+            var held = new Queue<ProvidedBuffer>();
+            long n = 0;
+            var bad = 0;
+            try
+            {
+                var next = stream.MoveNextAsync(); // arms the receive and waits: the CQEs find the consumer waiting
+                Native.WriteAll(client, data);
+                _net.Close(client); // end of stream
+                while (await next)
+                {
+                    var lease = stream.Current;
+                    foreach (var b in lease.Span)
+                        if (b != Pattern(n++))
+                            bad++;
+                    held.Enqueue(lease);
+                    if (held.Count == buffers.Count)
+                        held.Dequeue().Dispose(); // keep Count - 1 leases while waiting
+                    next = stream.MoveNextAsync();
+                }
+            }
+            finally
+            {
+                while (held.TryDequeue(out var h))
+                    h.Dispose();
+                await stream.DisposeAsync();
+            }
+            return (n, bad);
+        });
+
+        Assert.Equal(Total, received);
+        Assert.Equal(0, mismatches);
+        Assert.True(buffers.EnobufsCount >= 2, $"the ring ran dry {buffers.EnobufsCount} time(s)");
+        Assert.Equal(0, buffers.Leased);
+        Assert.Equal(buffers.Count, buffers.KernelAvailable());
+    }
+
+    [Fact]
     public async Task Breaking_out_of_a_multishot_receive_cancels_it_and_returns_unconsumed_buffers()
     {
         using var buffers = _ring.CreateBufferRing(16, 128);
