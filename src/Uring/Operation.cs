@@ -29,7 +29,6 @@ internal abstract unsafe class Operation
     internal int ChainLength = 1;
     internal bool InChain, HasLinkTimeout, ProduceHandlesErrors;
     internal bool CancelTargetWasQueued; // for a cancel: the target had not reached the kernel when cancel was asked
-    internal bool StartedOnOwnerThread;  // Begin ran on the ring's owner thread (Start then skips asking again)
     internal bool SubmittedByOwner;      // handed to the ring on its owner thread: from then on only that thread completes it
     internal CancellationToken Token;
     internal CancellationTokenRegistration Registration;
@@ -136,7 +135,7 @@ internal abstract unsafe class Operation
         SqeFlags = 0;
         NextInChain = null;
         ChainLength = 1;
-        InChain = HasLinkTimeout = ProduceHandlesErrors = CancelTargetWasQueued = StartedOnOwnerThread = SubmittedByOwner = false;
+        InChain = HasLinkTimeout = ProduceHandlesErrors = CancelTargetWasQueued = SubmittedByOwner = false;
         Token = default;
         Registration = default;
         Slot = -1;

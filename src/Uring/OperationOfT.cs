@@ -59,7 +59,6 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         }
         op.Ring = ring;
         op.Opcode = opcode;
-        op.StartedOnOwnerThread = onOwnerThread;
         op._produce = produce;
         op._asyncContinuations = asyncContinuations;
         op.StartVersion = op._version;
@@ -119,7 +118,7 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         if (continuation is not null)
         {
             Volatile.Write(ref _completed, 1);
-            RunContinuation(continuation);
+            Dispatch();
             return;
         }
         // Not awaited: perhaps a synchronous waiter. Publishing the completion lets it consume the
@@ -130,19 +129,6 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         Interlocked.Exchange(ref _completed, 1);
         if (Volatile.Read(ref _hasWaiter) != 0)
             _event?.Set();
-    }
-
-    private void RunContinuation(object continuation)
-    {
-        if (_schedulingContext is null && _executionContext is null && !_asyncContinuations)
-        {
-            if (continuation is Action action)
-                action();
-            else
-                ((Action<object?>)continuation)(_continuationState);
-            return;
-        }
-        Dispatch();
     }
 
     /// <summary>Runs the continuation where it asked to run: its captured context, the thread

@@ -362,17 +362,14 @@ public sealed unsafe partial class Ring : IDisposable
                 }
             }, op);
         }
-        if (op.StartedOnOwnerThread)
-            SubmitOnOwnerThread(op);
-        else
-            SubmitFromOtherThread(op);
+        Submit(op);
         return future;
     }
 
     /// <summary>Queues a prepared operation (or the head of a chain) for the owner thread.</summary>
     internal void Submit(Operation head)
     {
-        if (IsOwnerThread)
+        if (IsOnOwnerStack)
             SubmitOnOwnerThread(head);
         else
             SubmitFromOtherThread(head);
