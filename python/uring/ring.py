@@ -753,6 +753,12 @@ class Ring:
             raise self._native.last_error(opcode)
         return rc
 
+    def _start(self, h, opcode, entry, *args, convert=None):
+        """Starts ``opcode`` through the C ABI entry ``entry(h, token, *args)`` and returns its Future."""
+        token = self._next_token()
+        self._check(entry(h, token, *args), opcode)
+        return self._submitted(Future(self, token, opcode, convert=convert))
+
     def _submitted(self, fut):
         self._pending[fut._token] = fut
         if self._loop is not None and not self._kick_scheduled:
@@ -1056,9 +1062,7 @@ class Ring:
     def openat(self, path, flags=os.O_RDONLY, mode=0o644, dir_fd=AT_FDCWD):
         """IORING_OP_OPENAT (O_CLOEXEC is always added); the result is the new fd."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.OpenAt_nb(h, token, dir_fd, os.fsencode(path), flags, mode), "OPENAT")
-        return self._submitted(Future(self, token, "OPENAT"))
+        return self._start(h, "OPENAT", self._native.OpenAt_nb, dir_fd, os.fsencode(path), flags, mode)
 
     open = openat
 
@@ -1078,23 +1082,17 @@ class Ring:
     def close_fd(self, fd):
         """IORING_OP_CLOSE (result 0)."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Close_nb(h, token, fd), "CLOSE")
-        return self._submitted(Future(self, token, "CLOSE"))
+        return self._start(h, "CLOSE", self._native.Close_nb, fd)
 
     def fsync(self, fd, datasync=False):
         """IORING_OP_FSYNC (with IORING_FSYNC_DATASYNC when ``datasync``)."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Fsync_nb(h, token, fd, 1 if datasync else 0), "FSYNC")
-        return self._submitted(Future(self, token, "FSYNC"))
+        return self._start(h, "FSYNC", self._native.Fsync_nb, fd, 1 if datasync else 0)
 
     def timeout(self, seconds, count=0):
         """IORING_OP_TIMEOUT: result True when ``seconds`` elapsed, False when ``count`` (> 0) other completions came first."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Timeout_nb(h, token, int(seconds * 1e9), count), "TIMEOUT")
-        return self._submitted(Future(self, token, "TIMEOUT", convert=bool))
+        return self._start(h, "TIMEOUT", self._native.Timeout_nb, int(seconds * 1e9), count, convert=bool)
 
     def sleep(self, seconds):
         """``await ring.sleep(s)``: a timeout operation as an awaitable."""
@@ -1121,69 +1119,51 @@ class Ring:
     def fallocate(self, fd, offset, length, mode=0):
         """IORING_OP_FALLOCATE (fallocate(2) ``mode``; 0 allocates and extends)."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Fallocate_nb(h, token, fd, offset, length, mode), "FALLOCATE")
-        return self._submitted(Future(self, token, "FALLOCATE"))
+        return self._start(h, "FALLOCATE", self._native.Fallocate_nb, fd, offset, length, mode)
 
     def splice(self, fd_in, offset_in, fd_out, offset_out, length, flags=0):
         """IORING_OP_SPLICE: moves up to ``length`` bytes; one side is a pipe (its offset -1). The result is the byte count."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Splice_nb(h, token, fd_in, offset_in, fd_out, offset_out, length, flags), "SPLICE")
-        return self._submitted(Future(self, token, "SPLICE"))
+        return self._start(h, "SPLICE", self._native.Splice_nb, fd_in, offset_in, fd_out, offset_out, length, flags)
 
     def tee(self, fd_in, fd_out, length, flags=0):
         """IORING_OP_TEE: duplicates up to ``length`` bytes from one pipe to another without consuming them."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Tee_nb(h, token, fd_in, fd_out, length, flags), "TEE")
-        return self._submitted(Future(self, token, "TEE"))
+        return self._start(h, "TEE", self._native.Tee_nb, fd_in, fd_out, length, flags)
 
     def poll_add(self, fd, events=1):
         """One-shot IORING_OP_POLL_ADD for ``events`` (select.POLLIN, POLLOUT, ...); the result is the events that became ready."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.PollAdd_nb(h, token, fd, events), "POLL_ADD")
-        return self._submitted(Future(self, token, "POLL_ADD"))
+        return self._start(h, "POLL_ADD", self._native.PollAdd_nb, fd, events)
 
     # ------------------------------------------------------------------ sockets
 
     def socket(self, family=2, type=1, proto=0):
         """IORING_OP_SOCKET (defaults: AF_INET, SOCK_STREAM; SOCK_CLOEXEC is added); the result is the fd."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Socket_nb(h, token, int(family), int(type), int(proto)), "SOCKET")
-        return self._submitted(Future(self, token, "SOCKET"))
+        return self._start(h, "SOCKET", self._native.Socket_nb, int(family), int(type), int(proto))
 
     def bind(self, fd, address):
         """Binds ``fd`` to ``(host, port)`` (IORING_OP_BIND, or bind(2) where the kernel lacks it)."""
         h = self._h()
         host, port = address[0], address[1]
-        token = self._next_token()
-        self._check(self._native.Bind_nb(h, token, fd, host.encode(), int(port)), "BIND")
-        return self._submitted(Future(self, token, "BIND"))
+        return self._start(h, "BIND", self._native.Bind_nb, fd, host.encode(), int(port))
 
     def listen(self, fd, backlog=511):
         """IORING_OP_LISTEN (or listen(2) where the kernel lacks it)."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Listen_nb(h, token, fd, int(backlog)), "LISTEN")
-        return self._submitted(Future(self, token, "LISTEN"))
+        return self._start(h, "LISTEN", self._native.Listen_nb, fd, int(backlog))
 
     def accept(self, fd):
         """IORING_OP_ACCEPT on a listening socket; the result is the new connection's fd."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Accept_nb(h, token, fd), "ACCEPT")
-        return self._submitted(Future(self, token, "ACCEPT"))
+        return self._start(h, "ACCEPT", self._native.Accept_nb, fd)
 
     def connect(self, fd, address):
         """IORING_OP_CONNECT to ``(host, port)``."""
         h = self._h()
         host, port = address[0], address[1]
-        token = self._next_token()
-        self._check(self._native.Connect_nb(h, token, fd, host.encode(), int(port)), "CONNECT")
-        return self._submitted(Future(self, token, "CONNECT"))
+        return self._start(h, "CONNECT", self._native.Connect_nb, fd, host.encode(), int(port))
 
     def send(self, fd, data, length=-1, flags=0):
         """IORING_OP_SEND of ``data`` (a Buffer, lent until completion, or bytes-like, copied); the result is the byte count."""
@@ -1255,9 +1235,7 @@ class Ring:
     def shutdown(self, fd, how=2):
         """IORING_OP_SHUTDOWN (0 SHUT_RD, 1 SHUT_WR, 2 SHUT_RDWR)."""
         h = self._h()
-        token = self._next_token()
-        self._check(self._native.Shutdown_nb(h, token, fd, int(how)), "SHUTDOWN")
-        return self._submitted(Future(self, token, "SHUTDOWN"))
+        return self._start(h, "SHUTDOWN", self._native.Shutdown_nb, fd, int(how))
 
     def chain(self, hard=False):
         """A Chain of linked operations (see Chain)."""
