@@ -81,7 +81,8 @@ regenerated_default_is_clean() {
 }
 
 # Everything the operation table feeds (uring-gen operations); generated files are checked in.
-operation_outputs=(src/Uring/Operations/Generated src/Uring/Ring/Ring.Operations.g.cs src/Uring/Operations/LinkedChain.g.cs)
+operation_outputs=(src/Uring/Operations/Generated src/Uring/Ring/Ring.Operations.g.cs src/Uring/Operations/LinkedChain.g.cs
+  src/Scripting/Exports.Operations.g.cs python/uring/_operations.py docs/operations.md)
 operation_outputs_are_clean() {
   generator operations >/dev/null
   local dirty; dirty="$(git status --porcelain -- "${operation_outputs[@]}")"
