@@ -19,7 +19,8 @@ foreach (var batch in new[] { 1, 32 })
         rows.Add(row);
 }
 
-var file = FileReads.PrepareFile(quick ? 256L << 20 : 1L << 30);
+var file = DataFile.Prepare();
+FileReads.ReadThrough(file);
 const int queueDepth = 32;
 rows.Add(External.Fio(file, queueDepth, quick ? 3 : 8));
 foreach (var row in await FacadeBench.Reads(file, queueDepth, readOps))
