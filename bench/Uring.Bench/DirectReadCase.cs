@@ -16,86 +16,91 @@ internal abstract class DirectReadCase : IDisposable
 {
     private volatile bool _stopping;
 
-    protected DirectReadCase(int queueDepth) => QueueDepth = queueDepth;
+    protected DirectReadCase(int capacity) => Capacity = capacity;
 
-    protected int QueueDepth { get; }
+    /// <summary>The most loops a pass may run (one buffer each).</summary>
+    public int Capacity { get; }
 
     protected bool Stopping => _stopping;
 
-    public static DirectReadCase Create(DirectCase kind, string path, int queueDepth) => kind switch
+    public static DirectReadCase Create(DirectCase kind, string path, int capacity) => kind switch
     {
-        DirectCase.Facade => new FacadeDirectReads(path, queueDepth, sqPoll: false, registered: false),
-        DirectCase.FacadeFixed => new FacadeDirectReads(path, queueDepth, sqPoll: false, registered: true),
-        DirectCase.FacadeSqPoll => new FacadeDirectReads(path, queueDepth, sqPoll: true, registered: false),
-        DirectCase.ThreadPool => new ThreadPoolDirectReads(path, queueDepth, minThreads: false),
-        DirectCase.ThreadPoolMinThreads => new ThreadPoolDirectReads(path, queueDepth, minThreads: true),
+        DirectCase.Facade => new FacadeDirectReads(path, capacity, sqPoll: false, registered: false),
+        DirectCase.FacadeFixed => new FacadeDirectReads(path, capacity, sqPoll: false, registered: true),
+        DirectCase.FacadeSqPoll => new FacadeDirectReads(path, capacity, sqPoll: true, registered: false),
+        DirectCase.ThreadPool => new ThreadPoolDirectReads(path, capacity, minThreads: false),
+        DirectCase.ThreadPoolMinThreads => new ThreadPoolDirectReads(path, capacity, minThreads: true),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an in-process case"),
     };
+
+    /// <summary>Calls into liburing that may enter the kernel so far (façade rings only).</summary>
+    protected virtual long? KernelEnterCalls => null;
 
     /// <summary>One loop: reads until <see cref="Stopping"/>, returns how many reads it completed.</summary>
     protected abstract Task<long> Loop(int index);
 
     public abstract void Dispose();
 
-    private (long Reads, double Seconds) RunFor(TimeSpan duration)
+    /// <summary>Runs <paramref name="queueDepth"/> loops for <paramref name="duration"/>; also says
+    /// how many methods the JIT compiled while they ran (after the loops were started and before
+    /// they were told to stop).</summary>
+    private (long Reads, double Seconds, long Jitted) RunFor(int queueDepth, TimeSpan duration)
     {
         _stopping = false;
         var clock = Stopwatch.StartNew();
-        var loops = new Task<long>[QueueDepth];
-        for (var i = 0; i < QueueDepth; i++)
+        var loops = new Task<long>[queueDepth];
+        for (var i = 0; i < queueDepth; i++)
         {
             var index = i;
             loops[i] = Task.Run(() => Loop(index));
         }
+        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
         Thread.Sleep(duration);
+        jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted;
         _stopping = true;
         Task.WaitAll(loops); // rethrows a loop's failure (a short or wrong read): no figure then
         var seconds = clock.Elapsed.TotalSeconds;
         long reads = 0;
         foreach (var loop in loops)
             reads += loop.Result;
-        return (reads, seconds);
+        return (reads, seconds, jitted);
     }
 
     /// <summary>Warm-up in slices of a quarter second until at least <paramref name="minimum"/>
-    /// has passed and a whole slice compiled no new method (the JIT has reached its optimised
-    /// tier for this path; at most 4 s). Returns the time it took.</summary>
+    /// has passed and the JIT compiled no method while a slice's loops ran (this path has reached
+    /// its optimised tier), or 2 s have: by then the hot path is optimised, and what the JIT still
+    /// compiles now and then is cold code of the thread pool and the harness. Returns the time it took.</summary>
     public double WarmUp(TimeSpan minimum)
     {
         var clock = Stopwatch.StartNew();
-        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
         bool stable;
         do
-        {
-            RunFor(TimeSpan.FromMilliseconds(250));
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            stable = now == jitted;
-            jitted = now;
-        }
-        while (clock.Elapsed < TimeSpan.FromSeconds(4) && (clock.Elapsed < minimum || !stable));
+            stable = RunFor(Capacity, TimeSpan.FromMilliseconds(250)).Jitted == 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(2) && (clock.Elapsed < minimum || !stable));
         return clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>One measured pass: <paramref name="ramp"/> untimed (threads, the SQPOLL thread and
+    /// <summary>One measured pass of <paramref name="queueDepth"/> loops: <paramref name="ramp"/> untimed (threads, the SQPOLL thread and
     /// the device back in their stride after the pause between passes), then
     /// <paramref name="duration"/> timed. Prints one line of key=value fields.</summary>
-    public string Pass(TimeSpan duration, TimeSpan ramp)
+    public string Pass(int queueDepth, TimeSpan duration, TimeSpan ramp)
     {
-        RunFor(ramp);
-        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(queueDepth, Capacity);
+        RunFor(queueDepth, ramp);
+        var enters0 = KernelEnterCalls;
         var kernelThreads0 = KernelThreadSeconds();
         var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         var (user0, system0) = LibC.CpuTime(LibC.RUSAGE_SELF);
-        var (reads, seconds) = RunFor(duration);
+        var (reads, seconds, jitted) = RunFor(queueDepth, duration);
         var (user1, system1) = LibC.CpuTime(LibC.RUSAGE_SELF);
         var allocated1 = GC.GetTotalAllocatedBytes(precise: true);
         var kernelThreads1 = KernelThreadSeconds();
-        var jittedDuring = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted;
+        var enters = KernelEnterCalls - enters0;
 
         var c = CultureInfo.InvariantCulture;
         return string.Create(c, $"reads={reads} seconds={seconds:R} user={user1 - user0:R} system={system1 - system0:R} ") +
                string.Create(c, $"kthreads={kernelThreads1 - kernelThreads0:R} alloc={allocated1 - allocated0} ") +
-               string.Create(c, $"jitted={jittedDuring} threads={Process.GetCurrentProcess().Threads.Count}");
+               string.Create(c, $"enters={enters?.ToString(c) ?? "n/a"} jitted={jitted} threads={Process.GetCurrentProcess().Threads.Count}");
     }
 
     /// <summary>CPU time of this process's io_uring kernel threads (iou-sqp-*: the SQPOLL thread;
@@ -132,27 +137,29 @@ internal sealed class FacadeDirectReads : DirectReadCase
     private readonly RegisteredBuffer[] _registeredBuffers = [];
     private readonly RegisteredFile _file;
 
-    public FacadeDirectReads(string path, int queueDepth, bool sqPoll, bool registered) : base(queueDepth)
+    public FacadeDirectReads(string path, int capacity, bool sqPoll, bool registered) : base(capacity)
     {
-        _ring = new Ring(new RingOptions { Entries = (uint)Math.Max(256, queueDepth * 2), SqPoll = sqPoll });
+        _ring = new Ring(new RingOptions { Entries = (uint)Math.Max(256, capacity * 2), SqPoll = sqPoll });
         _fd = _ring.OpenAt(Ring.CurrentDirectory, path, OpenFlags.ReadOnly | OpenFlags.Direct).Result;
         if (registered)
         {
-            _bufferTable = _ring.RegisterBuffers(queueDepth);
+            _bufferTable = _ring.RegisterBuffers(capacity);
             _fileTable = _ring.RegisterFiles(1);
             _file = _fileTable.Register(_fd);
-            _registeredBuffers = new RegisteredBuffer[queueDepth];
-            for (var i = 0; i < queueDepth; i++)
+            _registeredBuffers = new RegisteredBuffer[capacity];
+            for (var i = 0; i < capacity; i++)
                 _registeredBuffers[i] = _bufferTable.Allocate(DataFile.BlockSize);
             _buffers = [.. _registeredBuffers.Select(b => b.Memory)];
         }
         else
         {
-            _buffers = new OwnershipMemory[queueDepth];
-            for (var i = 0; i < queueDepth; i++)
+            _buffers = new OwnershipMemory[capacity];
+            for (var i = 0; i < capacity; i++)
                 _buffers[i] = OwnershipMemory.Allocate(DataFile.BlockSize, alignment: 4096);
         }
     }
+
+    protected override long? KernelEnterCalls => _ring.KernelEnterCalls;
 
     protected override Task<long> Loop(int index) =>
         _fileTable is null ? ReadLoop(_buffers[index]) : ReadFixedLoop(_registeredBuffers[index]);

@@ -21,9 +21,10 @@ internal enum DirectCase
 /// <summary>One timed pass of one case. <see cref="CpuSeconds"/> is the user + system time of
 /// the process doing the reads over the timed part (every thread, io_uring's kernel threads
 /// included); <see cref="KernelThreadSeconds"/> is the share of io_uring's kernel threads in it;
-/// <see cref="OwnCpuSeconds"/> is fio's own figure (its job thread alone).</summary>
+/// <see cref="OwnCpuSeconds"/> is fio's own figure (its job thread alone); <see cref="RingEnters"/>
+/// counts the façade's calls into liburing that may enter the kernel.</summary>
 internal sealed record DirectPass(long Reads, double Seconds, double CpuSeconds, double? KernelThreadSeconds,
-    double? OwnCpuSeconds, double? BytesAllocated, string Detail)
+    double? OwnCpuSeconds, double? BytesAllocated, long? RingEnters, string Detail)
 {
     public double Iops => Reads / Seconds;
     public double CpuMicrosecondsPerRead => CpuSeconds * 1e6 / Reads;
@@ -40,6 +41,7 @@ internal sealed record DirectRow(int QueueDepth, DirectCase Case, IReadOnlyList<
     public double CoresBusy => Median(Passes.Select(p => p.CpuSeconds / p.Seconds));
     public double? BytesAllocatedPerRead => Passes[0].BytesAllocated is null ? null : Median(Passes.Select(p => p.BytesAllocated!.Value / p.Reads));
     public double? KernelThreadMicrosecondsPerRead => Passes[0].KernelThreadSeconds is null ? null : Median(Passes.Select(p => p.KernelThreadSeconds!.Value * 1e6 / p.Reads));
+    public double? RingEntersPerRead => Passes[0].RingEnters is null ? null : Median(Passes.Select(p => (double)p.RingEnters!.Value / p.Reads));
     public double? OwnCpuMicrosecondsPerRead => Passes[0].OwnCpuSeconds is null ? null : Median(Passes.Select(p => p.OwnCpuSeconds!.Value * 1e6 / p.Reads));
 
     public bool IsFio => Case is DirectCase.FioIoUring or DirectCase.FioLibaio or DirectCase.FioFixed or DirectCase.FioSqPoll;
@@ -92,7 +94,10 @@ internal static class DirectReads
         yield return DirectCase.FacadeSqPoll;
     }
 
-    /// <summary>Starts (and warms up) every in-process case in a process of its own, then runs
+    /// <summary>Starts (and warms up) the in-process cases, each kind of façade ring in a process of
+    /// its own that serves every queue depth (same ring, same code: one warm-up), each thread-pool
+    /// case in a process of its own per queue depth (the pool's size is state that passes at another
+    /// depth would leave behind). Then runs
     /// <see cref="DirectSettings.Rounds"/> rounds, each a pass of every case in table order, so
     /// that a burst of load from elsewhere hits one pass of many cases rather than every pass of
     /// one; each row reports medians.</summary>
@@ -101,15 +106,17 @@ internal static class DirectReads
         var cases = QueueDepths.SelectMany(qd => CasesAt(qd).Select(kind => (QueueDepth: qd, Kind: kind))).ToList();
         var passes = cases.ToDictionary(c => c, _ => new List<DirectPass>());
         var children = new Dictionary<(int, DirectCase), CaseProcess>();
+        (int, DirectCase) ChildOf(int qd, DirectCase kind) => kind is DirectCase.ThreadPool or DirectCase.ThreadPoolMinThreads ? (qd, kind) : (0, kind);
         try
         {
             foreach (var (qd, kind) in cases)
             {
-                if (IsFio(kind))
+                if (IsFio(kind) || children.ContainsKey(ChildOf(qd, kind)))
                     continue;
-                var child = new CaseProcess(file, kind, qd, settings.MinimumWarmup);
-                children[(qd, kind)] = child;
-                Console.Error.WriteLine($"  started QD {qd} {kind}: {child.Ready}");
+                var capacity = ChildOf(qd, kind).Item1 == 0 ? QueueDepths.Max() : qd;
+                var child = new CaseProcess(file, kind, capacity, settings.MinimumWarmup);
+                children[ChildOf(qd, kind)] = child;
+                Console.Error.WriteLine($"  started {kind} for {(capacity == qd ? $"QD {qd}" : "every QD")}: {child.Ready}");
             }
             for (var round = 1; round <= settings.Rounds; round++)
             {
@@ -118,7 +125,7 @@ internal static class DirectReads
                 {
                     var pass = IsFio(kind)
                         ? External.FioDirect(file, kind, qd, settings.Seconds, settings.Ramp)
-                        : children[(qd, kind)].Pass(settings.Seconds, settings.Ramp);
+                        : children[ChildOf(qd, kind)].Pass(qd, settings.Seconds, settings.Ramp);
                     passes[(qd, kind)].Add(pass);
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  QD {qd,3} {kind}: {pass.Iops:N0} IOPS, {pass.CpuMicrosecondsPerRead:F2} µs CPU/read ({pass.Detail})"));
@@ -139,7 +146,7 @@ internal static class DirectReads
 
     /// <summary>One in-process case in a fresh process of this program (its CPU time, thread pool
     /// and JIT are then its own), driven over its stdin/stdout: it warms up and says "ready", then
-    /// answers each "pass SECONDS RAMP" with one line of figures. A failed pass (a short or wrong
+    /// answers each "pass QD SECONDS RAMP" with one line of figures. A failed pass (a short or wrong
     /// read, an exception) ends the child with an error, and the whole benchmark with it.</summary>
     private sealed class CaseProcess : IDisposable
     {
@@ -147,12 +154,12 @@ internal static class DirectReads
         private readonly Task<string> _stderr;
         private readonly string _name;
 
-        public CaseProcess(string file, DirectCase kind, int queueDepth, double minimumWarmup)
+        public CaseProcess(string file, DirectCase kind, int capacity, double minimumWarmup)
         {
             var c = CultureInfo.InvariantCulture;
-            _name = $"{ChildCommand} {kind} {queueDepth}";
+            _name = $"{ChildCommand} {kind} {capacity}";
             var start = new ProcessStartInfo(Environment.ProcessPath!,
-                [typeof(DirectReads).Assembly.Location, ChildCommand, kind.ToString(), queueDepth.ToString(c), file, minimumWarmup.ToString("R", c)])
+                [typeof(DirectReads).Assembly.Location, ChildCommand, kind.ToString(), capacity.ToString(c), file, minimumWarmup.ToString("R", c)])
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -165,17 +172,21 @@ internal static class DirectReads
 
         public string Ready { get; }
 
-        public DirectPass Pass(double seconds, double ramp)
+        public DirectPass Pass(int queueDepth, double seconds, double ramp)
         {
             var c = CultureInfo.InvariantCulture;
-            _process.StandardInput.WriteLine(string.Create(c, $"pass {seconds:R} {ramp:R}"));
+            _process.StandardInput.WriteLine(string.Create(c, $"pass {queueDepth} {seconds:R} {ramp:R}"));
             _process.StandardInput.Flush();
             var fields = ReadLine().Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
             double Number(string key) => double.Parse(fields[key], c);
+            long? enters = fields["enters"] == "n/a" ? null : long.Parse(fields["enters"], c);
             return new DirectPass(long.Parse(fields["reads"], c), Number("seconds"), Number("user") + Number("system"),
-                Number("kthreads"), null, Number("alloc"), string.Create(c,
-                $"user {Number("user"):F2} s, sys {Number("system"):F2} s, io_uring kernel threads {Number("kthreads"):F2} s, methods jitted {fields["jitted"]}, threads {fields["threads"]}"));
+                Number("kthreads"), null, Number("alloc"), enters, string.Create(c,
+                $"user {Number("user"):F2} s, sys {Number("system"):F2} s, io_uring kernel threads {Number("kthreads"):F2} s, {EntersPerRead(fields["enters"], fields["reads"])}methods jitted {fields["jitted"]}, threads {fields["threads"]}"));
         }
+
+        private static string EntersPerRead(string enters, string reads) =>
+            enters == "n/a" ? "" : string.Create(CultureInfo.InvariantCulture, $"{double.Parse(enters, CultureInfo.InvariantCulture) / double.Parse(reads, CultureInfo.InvariantCulture):F2} ring enters/read, ");
 
         public void Finish()
         {
@@ -206,22 +217,21 @@ internal static class DirectReads
 
     public const string ChildCommand = "direct-read-case";
 
-    /// <summary>The child's side: <c>direct-read-case KIND QD FILE MINIMUM-WARMUP</c>, then
-    /// "pass SECONDS RAMP" lines on stdin until "exit".</summary>
+    /// <summary>The child's side: <c>direct-read-case KIND CAPACITY FILE MINIMUM-WARMUP</c>, then
+    /// "pass QD SECONDS RAMP" lines on stdin until "exit".</summary>
     public static int ChildMain(string[] args)
     {
         var c = CultureInfo.InvariantCulture;
         var kind = Enum.Parse<DirectCase>(args[1]);
-        var queueDepth = int.Parse(args[2], c);
-        using var readCase = DirectReadCase.Create(kind, args[3], queueDepth);
+        using var readCase = DirectReadCase.Create(kind, args[3], int.Parse(args[2], c));
         var warmup = readCase.WarmUp(TimeSpan.FromSeconds(double.Parse(args[4], c)));
         Console.WriteLine(string.Create(c, $"ready after {warmup:F1} s of warm-up"));
         while (Console.ReadLine() is { } command && command != "exit")
         {
             var words = command.Split(' ');
-            if (words.Length != 3 || words[0] != "pass")
+            if (words.Length != 4 || words[0] != "pass")
                 throw new InvalidOperationException($"unknown command '{command}'");
-            Console.WriteLine(readCase.Pass(TimeSpan.FromSeconds(double.Parse(words[1], c)), TimeSpan.FromSeconds(double.Parse(words[2], c))));
+            Console.WriteLine(readCase.Pass(int.Parse(words[1], c), TimeSpan.FromSeconds(double.Parse(words[2], c)), TimeSpan.FromSeconds(double.Parse(words[3], c))));
         }
         return 0;
     }

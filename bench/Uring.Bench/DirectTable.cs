@@ -78,6 +78,17 @@ internal static class DirectTable
                 text.Append(C, $"- QD {qd}: {string.Join("; ", parts)}.\n");
         }
 
+        var facades = rows.Where(r => r.RingEntersPerRead is not null).ToList();
+        if (facades.Count > 0)
+            text.Append("- Façade calls that may enter the kernel (submit, submit-and-get-events, wait), per read: ")
+                .Append(string.Join("; ", facades.Select(r => string.Create(C, $"QD {r.QueueDepth} {ShortName(r)} {r.RingEntersPerRead:F2}"))))
+                .Append(".\n");
+        var fios = rows.Where(r => r.OwnCpuMicrosecondsPerRead is not null).ToList();
+        if (fios.Count > 0)
+            text.Append("- fio's own CPU figure (usr + sys of its job thread, RUSAGE_THREAD), µs/read: ")
+                .Append(string.Join("; ", fios.Select(r => string.Create(C, $"QD {r.QueueDepth} {ShortName(r)} {r.OwnCpuMicrosecondsPerRead:F2}"))))
+                .Append(".\n");
+
         var sqpoll = rows.Where(r => r.Case is DirectCase.FacadeSqPoll or DirectCase.FioSqPoll).ToList();
         if (sqpoll.Count > 0)
         {
@@ -89,4 +100,13 @@ internal static class DirectTable
         }
         return text.ToString();
     }
+
+    private static string ShortName(DirectRow row) => row.Case switch
+    {
+        DirectCase.Facade or DirectCase.FioIoUring => "plain",
+        DirectCase.FacadeFixed or DirectCase.FioFixed => "fixed",
+        DirectCase.FacadeSqPoll or DirectCase.FioSqPoll => "SQPOLL",
+        DirectCase.FioLibaio => "libaio",
+        _ => row.Case.ToString(),
+    };
 }

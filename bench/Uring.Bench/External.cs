@@ -135,7 +135,7 @@ internal static class External
             throw new InvalidOperationException($"{commandLine}: too few CPU samples of the job process ({samples.Count})");
         var rate = (samples[^1].Cpu - samples[0].Cpu) / (samples[^1].Time - samples[0].Time);
         var own = (job.GetProperty("usr_cpu").GetDouble() + job.GetProperty("sys_cpu").GetDouble()) / 100 * job.GetProperty("job_runtime").GetDouble() / 1000;
-        return new DirectPass(ios, runtime, rate * runtime, null, own, null, string.Create(CultureInfo.InvariantCulture,
+        return new DirectPass(ios, runtime, rate * runtime, null, own, null, null, string.Create(CultureInfo.InvariantCulture,
             $"job process {rate:F2} cores over {samples[^1].Time - samples[0].Time:F2} s; fio's own job-thread figure {own * 1e6 / ios:F2} µs/read"));
     }
 

@@ -8,7 +8,7 @@ using Uring.Bench;
 //   uring-bench [--quick] [--only nop,cached,direct] [--seconds S] [--rounds N]
 //
 // O_DIRECT group: --rounds passes of every case (default 3, --quick 1), each pass --seconds
-// long (default 1, --quick 0.5); every row is the median of its passes.
+// long (default 0.8, --quick 0.5); every row is the median of its passes.
 if (args.Length > 0 && args[0] == DirectReads.ChildCommand)
     return DirectReads.ChildMain(args);
 
@@ -22,8 +22,8 @@ if (groups.Except(["nop", "cached", "direct"]).FirstOrDefault() is { } unknown)
     return 2;
 }
 var direct = new DirectSettings(
-    Seconds: Option("--seconds") is { } s ? double.Parse(s, c) : quick ? 0.5 : 1,
-    Ramp: 0.25,
+    Seconds: Option("--seconds") is { } s ? double.Parse(s, c) : quick ? 0.5 : 0.8,
+    Ramp: 0.2,
     Rounds: Option("--rounds") is { } r ? int.Parse(r, c) : quick ? 1 : 3,
     MinimumWarmup: quick ? 0.5 : 1);
 long nopOps = quick ? 2_000_000 : 10_000_000;
