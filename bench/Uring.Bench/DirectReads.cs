@@ -106,6 +106,7 @@ internal static class DirectReads
         var cases = QueueDepths.SelectMany(qd => CasesAt(qd).Select(kind => (QueueDepth: qd, Kind: kind))).ToList();
         var passes = cases.ToDictionary(c => c, _ => new List<DirectPass>());
         var children = new Dictionary<(int, DirectCase), CaseProcess>();
+        var clock = Stopwatch.StartNew();
         (int, DirectCase) ChildOf(int qd, DirectCase kind) => kind is DirectCase.ThreadPool or DirectCase.ThreadPoolMinThreads ? (qd, kind) : (0, kind);
         try
         {
@@ -120,7 +121,8 @@ internal static class DirectReads
             }
             for (var round = 1; round <= settings.Rounds; round++)
             {
-                Console.Error.WriteLine($"uring-bench: O_DIRECT round {round} of {settings.Rounds}, load average {External.LoadAverage()}");
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"uring-bench: O_DIRECT round {round} of {settings.Rounds} at {clock.Elapsed.TotalSeconds:F0} s, load average {External.LoadAverage()}"));
                 foreach (var (qd, kind) in cases)
                 {
                     var pass = IsFio(kind)
@@ -133,6 +135,7 @@ internal static class DirectReads
             }
             foreach (var child in children.Values)
                 child.Finish();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"uring-bench: O_DIRECT group took {clock.Elapsed.TotalSeconds:F0} s"));
         }
         finally
         {
