@@ -32,7 +32,7 @@ internal static class DirectTable
                 var iopsRatio = fio is null ? "n/a" : ReferenceEquals(row, fio) ? "1.00" : (row.Iops / fio.Iops).ToString("F2", C);
                 var cpuRatio = facade is null ? "n/a" : ReferenceEquals(row, facade) ? "1.00" : (row.CpuMicrosecondsPerRead / facade.CpuMicrosecondsPerRead).ToString("F2", C);
                 var alloc = row.BytesAllocatedPerRead is { } b ? b.ToString("F2", C) : "n/a";
-                var range = row.Passes.Count > 1 ? string.Create(C, $" ({row.MinIops / 1000:F0}–{row.MaxIops / 1000:F0} K)") : "";
+                var range = row.Passes.Count > 1 ? $" ({Range(row.MinIops, row.MaxIops)})" : "";
                 text.Append(C, $"| {row.QueueDepth} | {row.Name} | {row.Iops:N0}{range} | {iopsRatio} | {row.CpuMicrosecondsPerRead:F2} | {cpuRatio} | {row.CoresBusy:F2} | {alloc} |\n");
             }
         }
@@ -100,6 +100,14 @@ internal static class DirectTable
         }
         return text.ToString();
     }
+
+    /// <summary>"31–37 K", "2.1–4.0 K" or "45–116": the unit and precision of the larger end.</summary>
+    private static string Range(double min, double max) => max switch
+    {
+        >= 10_000 => string.Create(C, $"{min / 1000:F0}–{max / 1000:F0} K"),
+        >= 1_000 => string.Create(C, $"{min / 1000:F1}–{max / 1000:F1} K"),
+        _ => string.Create(C, $"{min:F0}–{max:F0}"),
+    };
 
     private static string ShortName(DirectRow row) => row.Case switch
     {
