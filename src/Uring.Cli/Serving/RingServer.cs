@@ -320,7 +320,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     {
         while (true)
         {
-            var receive = Ring.Receive(c.Fd, Buffers);
+            var receive = Ring.ReceiveProvided(c.Fd, Buffers);
             c.PendingReceive = receive;
             c.Waiting = ConnectionWait.Receive;
             c.Deadline = deadline;
