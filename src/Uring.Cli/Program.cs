@@ -86,7 +86,7 @@ public static class Program
         var destination = new Argument<string>("DST") { Description = "destination file, or an existing directory to copy into" };
         var depth = OptionValues.Count("--depth", "buffers in flight", CopyCommand.MinDepth, CopyCommand.MaxDepth, CopyCommand.DefaultDepth);
         var blockSize = OptionValues.Bytes("--block-size", "bytes per buffer", CopyCommand.MinBlockSize, CopyCommand.MaxBlockSize, CopyCommand.DefaultBlockSize);
-        var maxBytes = OptionValues.Bytes("--max-bytes", "copy at most this many bytes; required for character devices such as /dev/zero, which may never end", 0, long.MaxValue >> 1, null);
+        var maxBytes = OptionValues.Bytes("--max-bytes", "copy at most this many bytes; required for character devices such as /dev/zero, which may never end", 0, 1L << 50, null);
         var cp = new Command("cp", "Copy SRC to DST through io_uring. A regular destination is written to a temporary file next to it and renamed into place, so a failed copy leaves an existing DST untouched; holes of a sparse SRC stay holes.")
         {
             source, destination, depth, blockSize, maxBytes,
@@ -100,8 +100,8 @@ public static class Program
         });
         cp.SetAction((result, token) => Guard(error, () =>
         {
-            var limit = result.GetValue(maxBytes);
-            var options = new CopyOptions(result.GetValue(depth), (int)result.GetValue(blockSize), limit < 0 ? null : limit);
+            long? limit = result.GetResult(maxBytes) is null ? null : result.GetValue(maxBytes);
+            var options = new CopyOptions(result.GetValue(depth), (int)result.GetValue(blockSize), limit);
             return CopyCommand.RunAsync(result.GetValue(source)!, result.GetValue(destination)!, options, output, token);
         }, token));
         return cp;
@@ -135,9 +135,9 @@ public static class Program
         private readonly Option<IPAddress> _address = OptionValues.Address(IPAddress.Loopback);
         private readonly Option<int> _buffers = OptionValues.Count("--buffers", "buffers in the provided buffer ring", 1, 32768, ServerSettings.DefaultBufferCount, powerOfTwo: true);
         private readonly Option<long> _bufferSize = OptionValues.Bytes("--buffer-size", "bytes per ring buffer", ServerSettings.MinBufferSize, ServerSettings.MaxBufferSize, ServerSettings.DefaultBufferSize);
-        private readonly Option<TimeSpan> _idle = OptionValues.Seconds("--idle-timeout", "close a connection that sends nothing for this long between requests", 86400, idleTimeout);
-        private readonly Option<TimeSpan> _send = OptionValues.Seconds("--send-timeout", "close a connection whose peer accepts no data for this long", 86400, ServerSettings.DefaultSendTimeout);
-        private readonly Option<TimeSpan>? _header = headerTimeout is { } h ? OptionValues.Seconds("--header-timeout", "answer 408 and close when a request's head (and body) has not fully arrived this long after its first byte", 86400, h) : null;
+        private readonly Option<double> _idle = OptionValues.Seconds("--idle-timeout", "close a connection that sends nothing for this long between requests", 86400, idleTimeout);
+        private readonly Option<double> _send = OptionValues.Seconds("--send-timeout", "close a connection whose peer accepts no data for this long", 86400, ServerSettings.DefaultSendTimeout);
+        private readonly Option<double>? _header = headerTimeout is { } h ? OptionValues.Seconds("--header-timeout", "answer 408 and close when a request's head (and body) has not fully arrived this long after its first byte", 86400, h) : null;
 
         public void AddTo(Command command)
         {
@@ -165,9 +165,9 @@ public static class Program
             EndPoint = new IPEndPoint(result.GetValue(_address)!, result.GetValue(_port)),
             BufferCount = result.GetValue(_buffers),
             BufferSize = (int)result.GetValue(_bufferSize),
-            HeaderTimeout = _header is null ? TimeSpan.Zero : result.GetValue(_header),
-            IdleTimeout = result.GetValue(_idle),
-            SendTimeout = result.GetValue(_send),
+            HeaderTimeout = _header is null ? TimeSpan.Zero : TimeSpan.FromSeconds(result.GetValue(_header)),
+            IdleTimeout = TimeSpan.FromSeconds(result.GetValue(_idle)),
+            SendTimeout = TimeSpan.FromSeconds(result.GetValue(_send)),
         };
     }
 

@@ -16,7 +16,7 @@ internal static class OptionValues
     public static Option<int> Count(string name, string description, int min, int max, int defaultValue, bool powerOfTwo = false) =>
         new(name)
         {
-            Description = $"{description} ({min}..{max}{(powerOfTwo ? ", a power of two" : "")}; default {defaultValue})",
+            Description = $"{description} ({min}..{max}{(powerOfTwo ? ", a power of two" : "")})",
             HelpName = "N",
             DefaultValueFactory = _ => defaultValue,
             CustomParser = result =>
@@ -32,13 +32,13 @@ internal static class OptionValues
             },
         };
 
-    /// <summary>A byte count: digits with an optional binary suffix K, M or G (64K = 65536), in [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public static Option<long> Bytes(string name, string description, long min, long max, long? defaultValue) =>
-        new(name)
+    /// <summary>A byte count: digits with an optional binary suffix K, M, G or T (64K = 65536), in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static Option<long> Bytes(string name, string description, long min, long max, long? defaultValue)
+    {
+        var option = new Option<long>(name)
         {
-            Description = $"{description} ({FormatBytes(min)}..{FormatBytes(max)}{(defaultValue is { } d ? $"; default {FormatBytes(d)}" : "")}); suffixes K, M, G",
+            Description = $"{description} ({FormatBytes(min)}..{FormatBytes(max)}; suffixes K, M, G, T)",
             HelpName = "BYTES",
-            DefaultValueFactory = _ => defaultValue ?? -1,
             CustomParser = result =>
             {
                 var text = Single(result);
@@ -49,22 +49,26 @@ internal static class OptionValues
                 return value;
             },
         };
+        if (defaultValue is { } d)
+            option.DefaultValueFactory = _ => d; // without one, ParseResult.GetResult(option) is null when it is not given
+        return option;
+    }
 
     /// <summary>A duration in seconds (decimals allowed); 0 turns the timeout off.</summary>
-    public static Option<TimeSpan> Seconds(string name, string description, double max, TimeSpan defaultValue) =>
+    public static Option<double> Seconds(string name, string description, double max, TimeSpan defaultValue) =>
         new(name)
         {
-            Description = $"{description} (seconds, 0 = no limit, at most {max}; default {defaultValue.TotalSeconds.ToString(CultureInfo.InvariantCulture)})",
+            Description = $"{description} (0 = no limit, at most {max})",
             HelpName = "SECONDS",
-            DefaultValueFactory = _ => defaultValue,
+            DefaultValueFactory = _ => defaultValue.TotalSeconds,
             CustomParser = result =>
             {
                 var text = Single(result);
                 if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-                    return Fail<TimeSpan>(result, $"{name}: '{text}' is not a number of seconds");
+                    return Fail<double>(result, $"{name}: '{text}' is not a number of seconds");
                 if (value > max)
-                    return Fail<TimeSpan>(result, $"{name} must be at most {max} seconds, not {text}");
-                return TimeSpan.FromSeconds(value);
+                    return Fail<double>(result, $"{name} must be at most {max} seconds, not {text}");
+                return value;
             },
         };
 
@@ -72,7 +76,7 @@ internal static class OptionValues
     public static Option<string> OneOf(string name, string description, params string[] choices) =>
         new(name)
         {
-            Description = $"{description} ({string.Join(" or ", choices)}; default {choices[0]})",
+            Description = $"{description}",
             HelpName = string.Join('|', choices),
             DefaultValueFactory = _ => choices[0],
             CustomParser = result =>
@@ -86,7 +90,7 @@ internal static class OptionValues
     public static Option<int> Port(int defaultValue) =>
         new("--port")
         {
-            Description = $"TCP port to listen on (0..65535, 0 = any free port; default {defaultValue})",
+            Description = "TCP port to listen on (0..65535; 0 = any free port)",
             HelpName = "N",
             DefaultValueFactory = _ => defaultValue,
             CustomParser = result =>
@@ -102,7 +106,7 @@ internal static class OptionValues
     public static Option<IPAddress> Address(IPAddress defaultValue) =>
         new("--address")
         {
-            Description = $"address to listen on: IPv4 (a.b.c.d) or IPv6 (default {defaultValue})",
+            Description = "address to listen on: IPv4 (a.b.c.d) or IPv6",
             HelpName = "IP",
             DefaultValueFactory = _ => defaultValue,
             CustomParser = result =>
@@ -148,6 +152,7 @@ internal static class OptionValues
                 'K' => 1L << 10,
                 'M' => 1L << 20,
                 'G' => 1L << 30,
+                'T' => 1L << 40,
                 _ => 0,
             };
             if (multiplier == 0)
@@ -161,6 +166,7 @@ internal static class OptionValues
     }
 
     public static string FormatBytes(long bytes) =>
+        bytes >= 1L << 40 && bytes % (1L << 40) == 0 ? $"{bytes >> 40}T" :
         bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? $"{bytes >> 30}G" :
         bytes >= 1L << 20 && bytes % (1L << 20) == 0 ? $"{bytes >> 20}M" :
         bytes >= 1L << 10 && bytes % (1L << 10) == 0 ? $"{bytes >> 10}K" :
