@@ -5,18 +5,6 @@ using System.Security.Cryptography;
 
 namespace Uring.Cli;
 
-/// <summary>How <c>uring cp</c> copies: buffers in flight, their size, and an optional byte limit.</summary>
-public sealed record CopyOptions(int Depth = CopyCommand.DefaultDepth, int BlockSize = CopyCommand.DefaultBlockSize, long? MaxBytes = null);
-
-/// <summary>What a copy did.</summary>
-/// <param name="Bytes">Length of the copy.</param>
-/// <param name="Buffers">Buffers that were in flight at most.</param>
-/// <param name="BufferSize">Size of each buffer.</param>
-/// <param name="HoleBytes">Bytes of the source's holes left unwritten (the copy has holes there too).</param>
-/// <param name="StoppedAtLimit">The copy stopped at <see cref="CopyOptions.MaxBytes"/>.</param>
-/// <param name="Destination">The file written (inside DST when DST is a directory).</param>
-public sealed record CopyResult(long Bytes, int Buffers, int BufferSize, long HoleBytes, bool StoppedAtLimit, string Destination);
-
 /// <summary>
 /// <c>uring cp SRC DST</c>: copies a file through the façade.
 /// </summary>

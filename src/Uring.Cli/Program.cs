@@ -213,6 +213,3 @@ public static class Program
         }
     }
 }
-
-/// <summary>A command refused its input at run time (for example a directory given as a file); the message says why.</summary>
-public sealed class CommandException(string message) : Exception(message);

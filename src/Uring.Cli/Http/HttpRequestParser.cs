@@ -4,32 +4,6 @@ using System.Text;
 
 namespace Uring.Cli.Http;
 
-/// <summary>What <see cref="HttpRequestParser.Parse"/> found.</summary>
-public enum HttpParseStatus
-{
-    /// <summary>The head is not complete: keep the unread bytes and call again with more.</summary>
-    Incomplete,
-
-    /// <summary>A whole request head was read; the reader stands at its body (if any) or the next request.</summary>
-    Complete,
-
-    /// <summary>The request is malformed or beyond a limit: answer <see cref="HttpRequestParser.ErrorStatus"/> and close.</summary>
-    Invalid,
-}
-
-/// <summary>The methods the server tells apart.</summary>
-public enum HttpRequestMethod : byte
-{
-    /// <summary>Any other method (a valid token).</summary>
-    Other,
-
-    /// <summary>GET.</summary>
-    Get,
-
-    /// <summary>HEAD.</summary>
-    Head,
-}
-
 /// <summary>
 /// A small, strict, incremental parser of HTTP/1.1 request heads (RFC 9112): the request line
 /// and the header fields, one CRLF-terminated line at a time, from a

@@ -1,14 +1,5 @@
 namespace Uring.Cli.Serving;
 
-/// <summary>What a connection is waiting for; the watchdog cancels that when its deadline passes.</summary>
-internal enum ConnectionWait : byte
-{
-    None,
-    Receive,
-    Send,
-    Buffer,
-}
-
 /// <summary>
 /// One accepted socket of a <see cref="RingServer"/>. Touched only on the ring's loop thread.
 /// </summary>
@@ -34,12 +25,4 @@ internal class Connection(int fd)
     internal CancelableFuture<ProvidedBuffer> PendingReceive;
     internal CancelableFuture<BufferResult<OwnershipMemory>> PendingSend;
     internal TaskCompletionSource<bool>? BufferWait;
-}
-
-/// <summary>A connection's deadline passed (idle, request head, or a send that made no progress).</summary>
-internal sealed class ConnectionTimeoutException(ConnectionWait what)
-    : Exception($"The connection timed out waiting for {what}.")
-{
-    /// <summary>What the connection was waiting for.</summary>
-    public ConnectionWait What { get; } = what;
 }
