@@ -263,31 +263,6 @@ public sealed class CliTests : IDisposable
         Assert.Contains("holes kept sparse", stdout);
     }
 
-    [Fact]
-    public void Cp_allocates_no_more_buffer_memory_than_the_file_needs()
-    {
-        // Peak RSS of the child, from getrusage(RUSAGE_CHILDREN) in a python3 parent that runs only it.
-        var src = RandomFile("small", 1_000_000);
-        var dst = _files.PathOf("small-copy");
-        var dll = Path.Combine(AppContext.BaseDirectory, "uring.dll");
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var script = "import resource, subprocess, sys\n" +
-                     "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n" +
-                     "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.stdout.strip(), r.stderr.strip())\n";
-        var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-c", script, host, dll, "cp", "--depth", "16", "--block-size", "16M", src, dst })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(Limit), "python3 did not finish");
-        var fields = output.Split(' ', 3);
-        Assert.True(fields[0] == "0", output + p.StandardError.ReadToEnd());
-        var peakKiB = long.Parse(fields[1]);
-        Assert.Contains("1 buffer of 1003520 bytes", output); // one buffer, the file's size rounded to a page
-        Assert.True(peakKiB < 200 * 1024, $"peak RSS {peakKiB} KiB for a 1 MB copy with --depth 16 --block-size 16M");
-        Assert.Equal(Sha256(src), Sha256(dst));
-    }
-
     private static void MakeFifo(string path)
     {
         using var p = Process.Start("mkfifo", path)!;
