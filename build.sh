@@ -28,6 +28,13 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Debian's shared libpython for the version of /usr/bin/python3: examples/EmbedPython (a C#
+# program embedding CPython) loads it when no python3 on PATH has a shared library.
+ensure_libpython() {
+  local version; version="$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  ensure_packages "libpython$version"
+}
+
 ensure_dotnet() {
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 }
@@ -80,7 +87,7 @@ regenerated_default_is_clean() {
 }
 
 cmd_test() {
-  ensure_dotnet; ensure_packages
+  ensure_dotnet; ensure_packages; ensure_libpython
   for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
     liburing-headers/fetch.sh "$gen" >/dev/null
   done
