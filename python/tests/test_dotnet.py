@@ -13,13 +13,21 @@ import unittest
 
 from support import PYTHON_DIR, RingTestCase, require_io_uring, uring
 
+SUPPORTED = sys.version_info >= (3, 11)  # Python.NET 3.2's oldest ABI
 dotnet = None
 
 
 def setUpModule():
     global dotnet
-    import uring.dotnet
-    dotnet = uring.dotnet
+    if SUPPORTED:
+        import uring.dotnet
+        dotnet = uring.dotnet
+
+
+def require_dotnet(test):
+    require_io_uring(test)
+    if not SUPPORTED:
+        test.skipTest("Python.NET 3.2 needs Python 3.11+")
 
 
 def run_python(code, env=None, timeout=120):
@@ -31,7 +39,7 @@ class DotnetTestCase(unittest.TestCase):
     """A CallerThread ring owned by the test's thread (disposed afterwards), and temporary files."""
 
     def setUp(self):
-        require_io_uring(self)
+        require_dotnet(self)
         from Uring import Ring, RingThreading
         self.ring = Ring(dotnet.options(Threading=RingThreading.CallerThread, Entries=64))
         self.addCleanup(self.ring.Dispose)
@@ -195,7 +203,7 @@ class WaitTests(DotnetTestCase):
 
 class AsyncioTests(unittest.TestCase):
     def setUp(self):
-        require_io_uring(self)
+        require_dotnet(self)
         from Uring import Ring
         self.ring = Ring()  # DedicatedThread: the ring's own thread completes the operations
         self.addCleanup(self.ring.Dispose)
@@ -248,6 +256,10 @@ class AsyncioTests(unittest.TestCase):
 class CoexistenceTests(RingTestCase):
     """``uring`` (ctypes over the C ABI) and ``uring.dotnet`` in one process share one runtime."""
 
+    def setUp(self):
+        super().setUp()
+        require_dotnet(self)
+
     def test_one_runtime_one_facade(self):
         import System
         from System import AppDomain
@@ -299,7 +311,7 @@ class ProcessTests(unittest.TestCase):
     """Fresh interpreters: importing uring.dotnet first, exiting with work in flight, a broken install."""
 
     def setUp(self):
-        require_io_uring(self)
+        require_dotnet(self)
 
     def test_import_first_then_clr_and_the_ctypes_route(self):
         code = ("import os, uring.dotnet, clr\n"
@@ -325,6 +337,16 @@ class ProcessTests(unittest.TestCase):
         self.assertIn("uring.errors.HostingError", p.stderr)
         self.assertIn("Python.Runtime.dll", p.stderr)
         self.assertIn("rebuild src/Scripting", p.stderr)
+
+
+@unittest.skipIf(SUPPORTED, "Python.NET supports this Python")
+class UnsupportedPythonTests(unittest.TestCase):
+    def test_import_is_a_clear_hosting_error(self):
+        import importlib
+        with self.assertRaises(uring.HostingError) as cm:
+            importlib.import_module("uring.dotnet")
+        self.assertIn("needs Python 3.11 or later", str(cm.exception))
+        self.assertNotIn("clr", sys.modules)  # nothing was loaded
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from .errors import HostingError
 __all__ = ["load", "options", "wait", "to_asyncio"]
 
 _LOADER_TYPE = b"Python.Runtime.Loader, Python.Runtime"
+_OLDEST_PYTHON = (3, 11)  # the oldest ABI Python.NET 3.2 knows
 _FACADE_ASSEMBLIES = ("Uring.Bindings", "Uring.Core")
 _WAIT_SLICE = 0.2  # seconds: the longest wait inside .NET before Python can act on Ctrl-C
 
@@ -90,6 +91,10 @@ def load():
     if _clr is None:
         with _lock:
             if _clr is None:
+                if sys.version_info < _OLDEST_PYTHON:
+                    raise HostingError(f"uring.dotnet needs Python {_OLDEST_PYTHON[0]}.{_OLDEST_PYTHON[1]} or later (Python.NET 3.2 "
+                                       f"supports no older ABI); this is {sys.version.split()[0]}. The ctypes route, "
+                                       "`import uring`, works here.")
                 native = _native.load()
                 if "clr" not in sys.modules:
                     _start_python_net(native)
