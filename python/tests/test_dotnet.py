@@ -324,6 +324,19 @@ class ProcessTests(unittest.TestCase):
         p = run_python(code)
         self.assertEqual((p.returncode, p.stdout), (0, "0\n0 ok\n"), p.stderr)
 
+    def test_an_already_imported_clr_is_reused(self):
+        # A Python.NET already running in this runtime (here: loaded by a first import of the
+        # module, which is then forgotten) is used as it is, not initialised a second time.
+        code = ("import sys, importlib, uring.dotnet\n"
+                "first = sys.modules['clr']\n"
+                "del sys.modules['uring.dotnet']\n"
+                "again = importlib.import_module('uring.dotnet')\n"
+                "from System import AppDomain\n"
+                "names = [a.GetName().Name for a in AppDomain.CurrentDomain.GetAssemblies()]\n"
+                "print(again.load() is first, names.count('Python.Runtime'), names.count('Uring.Core'))\n")
+        p = run_python(code)
+        self.assertEqual((p.returncode, p.stdout), (0, "True 1 1\n"), p.stderr)
+
     def test_a_missing_python_runtime_dll_is_a_hosting_error(self):
         from uring import _native
         with tempfile.TemporaryDirectory(prefix="uring-no-pythonnet-") as d:

@@ -3,8 +3,8 @@
     import uring.dotnet                       # starts .NET and Python.NET; then `import clr` works
     from Uring import Ring, OwnershipMemory, RingThreading
 
-    with Ring(uring.dotnet.options(Threading=RingThreading.CallerThread)) as ring:
-        buf = OwnershipMemory.Allocate(4096)
+    with Ring(uring.dotnet.options(Threading=RingThreading.CallerThread)) as ring, \
+            OwnershipMemory.Allocate(4096) as buf:
         n = uring.dotnet.wait(ring.Read(fd, buf, 0)).BytesTransferred
 
 Importing this module loads the .NET runtime the way ``uring`` does (the same runtime: one per
@@ -27,6 +27,7 @@ What Python.NET does and does not do (see docs/python.md):
 """
 
 import ctypes
+import os
 import sys
 import threading
 import time
@@ -48,7 +49,7 @@ _clr = None
 
 def _start_python_net(native):
     """Loads Python.Runtime.dll into the runtime ``uring`` started and binds it to this interpreter."""
-    dll = native.assembly_dir + "/Python.Runtime.dll"
+    dll = os.path.join(native.assembly_dir, "Python.Runtime.dll")
     fxr = ctypes.CDLL(native.hostfxr_path)
     get_delegate = fxr.hostfxr_get_runtime_delegate
     get_delegate.restype = c_int
