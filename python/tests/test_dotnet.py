@@ -257,6 +257,121 @@ class AsyncioTests(unittest.TestCase):
         self.assertEqual(os.read(r, 16), b"later")  # the cancelled read consumed nothing
 
 
+class AsyncioDriverTests(unittest.TestCase):
+    """A CallerThread ring driven by the event loop through its eventfd."""
+
+    def setUp(self):
+        require_dotnet(self)
+
+    def run_with_driver(self, body):
+        from Uring import Ring, RingThreading
+
+        async def main():
+            ring = Ring(dotnet.options(Threading=RingThreading.CallerThread))  # owned by the loop's thread
+            try:
+                with dotnet.AsyncioDriver(ring) as driver:
+                    return await body(ring, driver)
+            finally:
+                ring.Dispose()
+
+        return asyncio.run(asyncio.wait_for(main(), 30))
+
+    def test_results_errors_and_wake_ups_through_the_eventfd(self):
+        from System import TimeSpan
+        from Uring import OwnershipMemory, UringIOException
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+
+        async def body(ring, driver):
+            nop = driver.run(ring.Nop())
+            self.assertTrue(nop.done())  # alone in flight and complete at once: no trip through the loop
+            self.assertEqual(await nop, 0)
+            self.assertEqual(await asyncio.gather(*[driver(ring.Nop()) for _ in range(50)]), [0] * 50)
+            started = time.monotonic()
+            self.assertTrue(await driver(ring.Timeout(TimeSpan.FromMilliseconds(100))))
+            self.assertGreater(time.monotonic() - started, 0.09)
+            # a read that completes later: only the eventfd can wake the loop for it
+            buf = OwnershipMemory.Allocate(16)
+            asyncio.get_running_loop().call_later(0.05, os.write, w, b"later")
+            result = await asyncio.wait_for(driver(ring.Read(r, buf, -1)), 5)
+            self.assertEqual(bytes(buf.Memory.Slice(0, result.BytesTransferred).ToArray()), b"later")
+            with self.assertRaises(UringIOException) as cm:
+                await driver(ring.Read(123456, OwnershipMemory.Allocate(16), 0))
+            self.assertEqual(cm.exception.Errno, errno.EBADF)
+            self.assertEqual(driver.in_flight, 0)
+
+        self.run_with_driver(body)
+
+    def test_operations_started_in_one_turn_are_submitted_together(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+
+        async def body(ring, driver):
+            from Uring import OwnershipMemory
+            before = ring.KernelEnterCalls
+            reads = [driver(ring.Read(r, OwnershipMemory.Allocate(8), -1)) for _ in range(10)]
+            await asyncio.sleep(0.05)
+            self.assertLessEqual(ring.KernelEnterCalls - before, 4)  # not one (or more) per read
+            os.write(w, b"x" * 80)
+            self.assertEqual([res.BytesTransferred for res in await asyncio.gather(*reads)], [8] * 10)
+
+        self.run_with_driver(body)
+
+    def test_cancelling_cancels_in_the_kernel(self):
+        from Uring import OwnershipMemory, OwnershipState
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        buf = OwnershipMemory.Allocate(16)
+
+        async def body(ring, driver):
+            with self.assertRaises(asyncio.TimeoutError):
+                await asyncio.wait_for(driver(ring.Read(r, buf, -1)), 0.1)
+            for _ in range(500):
+                if buf.State == OwnershipState.Released:
+                    break
+                await asyncio.sleep(0.01)
+            self.assertEqual(buf.State, OwnershipState.Released)
+            self.assertEqual(driver.in_flight, 0)  # the cancel's own outcome was collected too
+
+        self.run_with_driver(body)
+        os.write(w, b"later")
+        self.assertEqual(os.read(r, 16), b"later")  # the cancelled read consumed nothing
+
+    def test_close_cancels_what_is_in_flight(self):
+        from Uring import OwnershipMemory, OwnershipState, Ring, RingThreading
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+        buf = OwnershipMemory.Allocate(16)
+
+        async def main():
+            ring = Ring(dotnet.options(Threading=RingThreading.CallerThread))
+            try:
+                driver = dotnet.AsyncioDriver(ring)
+                pending = driver(ring.Read(r, buf, -1))
+                await asyncio.sleep(0.01)
+                driver.close()
+                driver.close()  # idempotent
+                self.assertTrue(pending.cancelled())
+                with self.assertRaises(RuntimeError):
+                    driver(ring.Nop())
+                from System import TimeSpan
+                for _ in range(100):  # the kernel's answer to the cancel arrives when the ring is driven
+                    ring.RunOnce(TimeSpan.FromMilliseconds(10))
+                    if buf.State == OwnershipState.Released:
+                        break
+                self.assertEqual(buf.State, OwnershipState.Released)
+            finally:
+                ring.Dispose()
+
+        asyncio.run(main())
+        os.write(w, b"later")
+        self.assertEqual(os.read(r, 16), b"later")
+
+
 class CoexistenceTests(RingTestCase):
     """``uring`` (ctypes over the C ABI) and ``uring.dotnet`` in one process share one runtime."""
 

@@ -18,8 +18,9 @@ What Python.NET does and does not do (see docs/python.md):
 
 * a .NET *method* call releases the GIL while it runs; a *property* getter holds it, so a
   blocking ``future.Result`` stops every other Python thread: use :func:`wait`;
-* ``await`` on a .NET awaitable does not work: :func:`to_asyncio` turns a future into an asyncio
-  future;
+* ``await`` on a .NET awaitable does not work: :class:`AsyncioDriver` lets an event loop drive a
+  CallerThread ring through its eventfd (no thread), and :func:`to_asyncio` turns a future of a
+  ring with its own thread into an asyncio future;
 * ``Span<T>`` cannot cross into Python (``OwnershipMemory.Span`` raises ``NotSupportedException``);
   ``Memory<T>`` works: ``bytes(buf.Memory.Slice(0, n).ToArray())``;
 * .NET exceptions arrive as Python exceptions of the .NET types (``Uring.BufferBusyException``,
@@ -36,7 +37,7 @@ from ctypes import POINTER, c_char_p, c_int, c_void_p
 from . import _native
 from .errors import HostingError
 
-__all__ = ["load", "options", "wait", "to_asyncio"]
+__all__ = ["load", "options", "wait", "to_asyncio", "AsyncioDriver"]
 
 _LOADER_TYPE = b"Python.Runtime.Loader, Python.Runtime"
 _OLDEST_PYTHON = (3, 11)  # the oldest ABI Python.NET 3.2 knows
@@ -45,6 +46,7 @@ _WAIT_SLICE = 0.2  # seconds: the longest wait inside .NET before Python can act
 
 _lock = threading.Lock()
 _clr = None
+_net = None  # the .NET types the helpers use, imported once by load()
 
 
 def _start_python_net(native):
@@ -101,8 +103,19 @@ def load():
                     _start_python_net(native)
                 import clr
                 _bind_facade()
+                _import_types()
                 _clr = clr
     return _clr
+
+
+def _import_types():
+    global _net
+    import types
+    from System import Action, InvalidOperationException, TimeSpan
+    from System.Threading.Tasks import Task
+    _net = types.SimpleNamespace(Action=Action, InvalidOperationException=InvalidOperationException, Task=Task,
+                                 TimeSpan=TimeSpan, ZERO=TimeSpan.Zero, WAIT_SLICE=TimeSpan.FromSeconds(_WAIT_SLICE))
+    _net.TaskAction = Action[Task]
 
 
 def options(**properties):
@@ -126,14 +139,13 @@ def wait(future, timeout=None):
     a CallerThread ring. With ``timeout`` (seconds), raises ``TimeoutError`` if the operation has
     not completed by then; it goes on, and the future can be waited for again.
     """
-    from System import TimeSpan
     if timeout is None:
-        slice_ = TimeSpan.FromSeconds(_WAIT_SLICE)
+        slice_ = _net.WAIT_SLICE
         while not future.Wait(slice_):
             pass
     else:
         deadline = time.monotonic() + timeout
-        while not future.Wait(TimeSpan.FromSeconds(max(0.0, min(_WAIT_SLICE, deadline - time.monotonic())))):
+        while not future.Wait(_net.TimeSpan.FromSeconds(max(0.0, min(_WAIT_SLICE, deadline - time.monotonic())))):
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"the operation did not complete within {timeout} s")
     return future.Result
@@ -144,13 +156,14 @@ def to_asyncio(future, loop=None):
 
     The ring must complete operations by itself, i.e. run its own thread (``RingThreading.
     DedicatedThread``, the default): a CallerThread ring makes progress only while its owner
-    waits, and the event loop does not. The result is set on the loop's thread; a failure is the
-    .NET exception. Cancelling the asyncio future cancels the operation in the kernel; like every
-    façade operation it still ends only with its CQE, and a buffer it held is released then.
+    waits, and the event loop does not (use :class:`AsyncioDriver` for one). The result is set on
+    the loop's thread; a failure is the .NET exception. Cancelling the asyncio future cancels the
+    operation in the kernel; like every façade operation it still ends only with its CQE, and a
+    buffer it held is released then. Each operation costs a hop through the .NET thread pool,
+    whose thread must take the GIL: far slower than :class:`AsyncioDriver`.
     """
     import asyncio
-    from System import Action, InvalidOperationException
-    from System.Threading.Tasks import Task
+    InvalidOperationException = _net.InvalidOperationException
 
     loop = loop if loop is not None else asyncio.get_running_loop()
     task = future.AsTask()  # consumes the CancelableFuture's result; the Task holds it
@@ -181,9 +194,139 @@ def to_asyncio(future, loop=None):
 
     # Not ExecuteSynchronously: the continuation must not run on the ring's own thread, which
     # would then wait for the GIL while a Python thread may be waiting for the ring.
-    task.ContinueWith(Action[Task](completed))
+    task.ContinueWith(_net.TaskAction(completed))
     result.add_done_callback(cancel_in_kernel)
     return result
+
+
+class AsyncioDriver:
+    """Lets an asyncio event loop drive a CallerThread ``Ring`` that its thread owns, without a thread.
+
+        ring = Ring(options(Threading=RingThreading.CallerThread))   # on the loop's thread
+        with AsyncioDriver(ring) as driver:
+            result = await driver.run(ring.Read(fd, buf, 0))
+
+    An eventfd is registered with the ring (``Ring.RegisterEventFd``: the kernel signals it when it
+    posts a completion) and watched with ``loop.add_reader``. Operations started during one turn
+    of the loop are submitted together with one ``Ring.RunOnce`` at the end of it (one started
+    while nothing else is in flight is submitted at once); each wake-up of the eventfd reaps
+    everything ready and settles the futures that completed. Cancelling the
+    asyncio future cancels the operation in the kernel; it still ends only with its CQE.
+    Create the driver, start the operations and ``close()`` it on the loop's thread (the ring's
+    owner). ``close()`` cancels what is still in flight: the asyncio futures at once, the
+    operations in the kernel (their buffers come back with their CQEs, when the ring is next
+    driven or disposed).
+    """
+
+    def __init__(self, ring, loop=None):
+        import asyncio
+        self._ring = ring
+        self._loop = loop if loop is not None else asyncio.get_running_loop()
+        self._pending = []  # (CancelableFuture, asyncio.Future or None: consume and drop)
+        self._kick_scheduled = False
+        self._eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        try:
+            ring.RegisterEventFd(self._eventfd)
+            self._loop.add_reader(self._eventfd, self._on_eventfd)
+        except BaseException:
+            os.close(self._eventfd)
+            raise
+
+    def run(self, future):
+        """The ``asyncio.Future`` of a ``CancelableFuture`` of this driver's ring."""
+        if self._eventfd is None:
+            raise RuntimeError("this AsyncioDriver was closed")
+        result = self._loop.create_future()
+        self._pending.append((future, result))
+        if len(self._pending) == 1:
+            # Alone in flight: submit now. One that completes at once (a NOP, a cached read) is
+            # then done before the caller awaits it, which costs no trip through the loop.
+            self._drive()
+        else:
+            self._kick()  # submitted together with the others started in this turn of the loop
+        if not result.done():
+            result.add_done_callback(lambda f, future=future: self._cancelled(f, future))
+        return result
+
+    __call__ = run
+
+    @property
+    def in_flight(self):
+        """Operations whose outcome has not been collected yet (cancel requests included)."""
+        return len(self._pending)
+
+    def close(self):
+        """Cancels what is in flight and stops watching the ring (idempotent)."""
+        if self._eventfd is None:
+            return
+        efd, self._eventfd = self._eventfd, None
+        pending, self._pending = self._pending, []
+        try:
+            if not self._ring.IsDisposed:
+                for future, result in pending:
+                    if result is not None:
+                        result.cancel()
+                        try:
+                            future.Cancel()
+                        except _net.InvalidOperationException:
+                            pass  # completed, not collected yet
+                self._ring.RunOnce(_net.ZERO)  # submits the cancels
+                self._ring.UnregisterEventFd()
+            else:
+                for _, result in pending:
+                    if result is not None:
+                        result.cancel()
+        finally:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(efd)
+            os.close(efd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _kick(self):
+        if not self._kick_scheduled:
+            self._kick_scheduled = True
+            self._loop.call_soon(self._drive)
+
+    def _on_eventfd(self):
+        try:
+            os.read(self._eventfd, 8)
+        except BlockingIOError:
+            pass
+        self._drive()
+
+    def _drive(self):
+        self._kick_scheduled = False
+        if not self._pending or self._eventfd is None or self._ring.IsDisposed:
+            return
+        self._ring.RunOnce(_net.ZERO)  # submits what was started, reaps what is ready
+        still = []
+        for future, result in self._pending:
+            if not future.IsCompleted:
+                still.append((future, result))
+                continue
+            try:
+                value = future.Result  # completed: returns at once, or raises the operation's exception
+            except BaseException as e:
+                if result is not None and not result.done():
+                    result.set_exception(e)
+                continue
+            if result is not None and not result.done():
+                result.set_result(value)
+        self._pending = still
+
+    def _cancelled(self, result, future):
+        if not result.cancelled() or self._eventfd is None:
+            return
+        try:
+            self._pending.append((future.Cancel(), None))  # the cancel's own outcome is dropped
+        except _net.InvalidOperationException:
+            return  # it completed (and was collected) meanwhile
+        self._kick()
 
 
 load()
