@@ -174,6 +174,15 @@ def main():
         row("Python.NET: Nop().Result, caller-thread ring", *measure(net_nop_result, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
         row("Python.NET: dotnet.wait(Nop()), caller-thread ring", *measure(net_nop_wait, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
         row("Python.NET: Nop().Result, dedicated-thread ring", *measure(net_nop_dedicated, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
+        def net_nop_driver(n):
+            async def go():
+                with d.AsyncioDriver(net.caller_ring) as driver:
+                    nop = net.caller_ring.Nop
+                    for _ in range(n):
+                        await driver(nop())
+            asyncio.run(go())
+
+        row("Python.NET: asyncio await AsyncioDriver(Nop()), caller ring", *measure(net_nop_driver, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
         row("Python.NET: asyncio await to_asyncio(Nop()), dedicated ring", *measure(net_nop_async, a.seconds, a.repeat, warmup=5000))
 
     # ------------------------------------------------------------------ reads
@@ -283,6 +292,18 @@ def main():
                 f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
             wall, cpu = measure(net_read_wait, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
             row("Python.NET: dotnet.wait(Read(...)), caller-thread ring", wall, cpu,
+                f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
+
+            def net_read_driver(n):
+                async def go():
+                    with net.dotnet.AsyncioDriver(net.caller_ring) as driver:
+                        r = net.caller_ring.Read
+                        for i in range(n):
+                            await driver(r(fd, net_buf, offsets[i & mask]))
+                asyncio.run(go())
+
+            wall, cpu = measure(net_read_driver, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
+            row("Python.NET: asyncio await AsyncioDriver(Read(...))", wall, cpu,
                 f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
             net_buf.Dispose()
         os.close(fd)
