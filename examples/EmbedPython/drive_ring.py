@@ -13,9 +13,13 @@ import tempfile
 import clr
 
 clr.AddReference("Uring.Core")
-from System import ArgumentOutOfRangeException, OperationCanceledException, TimeSpan  # noqa: E402
-from Uring import (BufferBusyException, CancelOutcome, OwnershipMemory, OwnershipState, Ring, RingOptions,  # noqa: E402
-                   RingThreading, UringIOException)
+from System import ArgumentOutOfRangeException, Int32, OperationCanceledException, TimeSpan  # noqa: E402
+from Uring import (BufferBusyException, CancelOutcome, FileDescriptor, OwnershipMemory, OwnershipState, Ring,  # noqa: E402
+                   RingOptions, RingThreading, UringIOException)
+
+# Operations take a FileDescriptor, which C# converts implicitly from an int; Python.NET applies
+# no implicit conversion, so call the int overload of the conversion operator.
+fd_of = FileDescriptor.op_Implicit.__overloads__[Int32]
 
 
 def result(future):
@@ -36,7 +40,7 @@ def main():
         try:
             os.write(fd, data)
             buf = OwnershipMemory.Allocate(8192)
-            read = result(ring.Read(fd, buf, 0))
+            read = result(ring.Read(fd_of(fd), buf, 0))
             assert read.BytesTransferred == 8192 and bytes(buf.Memory.ToArray()) == data
             print(f"read: {read.BytesTransferred} bytes, identical to the file")
         finally:
@@ -46,7 +50,7 @@ def main():
         r, w = os.pipe()
         try:
             pending = OwnershipMemory.Allocate(64)
-            future = ring.Read(r, pending, -1)
+            future = ring.Read(fd_of(r), pending, -1)
             ring.RunOnce(TimeSpan.Zero)  # submitted: the kernel owns the buffer now
             try:
                 pending.Memory
@@ -68,13 +72,13 @@ def main():
             os.close(w)
 
         try:
-            result(ring.Read(w, OwnershipMemory.Allocate(16), 0))  # w was closed above
+            result(ring.Read(fd_of(w), OwnershipMemory.Allocate(16), 0))  # w was closed above
             raise AssertionError("a read of a closed fd succeeded")
         except UringIOException as e:
             assert e.Errno == errno.EBADF, e.Errno
             print(f"closed fd: UringIOException {e.ErrnoName} from {e.Opcode}")
         try:
-            ring.Read(-1, OwnershipMemory.Allocate(16), 0)
+            ring.Read(fd_of(-1), OwnershipMemory.Allocate(16), 0)
             raise AssertionError("a negative fd was accepted")
         except ArgumentOutOfRangeException:
             print("negative fd: ArgumentOutOfRangeException")

@@ -276,16 +276,17 @@ def main():
         with_overhead("asyncio: 32 in flight, run_in_executor(os.pread)", executor_qd32, 32)
         if net is not None:
             net_buf = net.OwnershipMemory.Allocate(BLOCK)
+            net_fd = net.dotnet.fd(fd)
 
             def net_read_result(n):
                 r = net.caller_ring.Read
                 for i in range(n):
-                    r(fd, net_buf, offsets[i & mask]).Result
+                    r(net_fd, net_buf, offsets[i & mask]).Result
 
             def net_read_wait(n):
                 r, wait = net.caller_ring.Read, net.dotnet.wait
                 for i in range(n):
-                    wait(r(fd, net_buf, offsets[i & mask]))
+                    wait(r(net_fd, net_buf, offsets[i & mask]))
 
             wall, cpu = measure(net_read_result, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
             row("Python.NET: Read(...).Result, caller-thread ring", wall, cpu,
@@ -299,7 +300,7 @@ def main():
                     with net.dotnet.AsyncioDriver(net.caller_ring) as driver:
                         r = net.caller_ring.Read
                         for i in range(n):
-                            await driver(r(fd, net_buf, offsets[i & mask]))
+                            await driver(r(net_fd, net_buf, offsets[i & mask]))
                 asyncio.run(go())
 
             wall, cpu = measure(net_read_driver, a.seconds, a.repeat, warmup=DOTNET_WARMUP)

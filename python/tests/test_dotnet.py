@@ -69,12 +69,12 @@ class FacadeTests(DotnetTestCase):
         fd = self.temp_fd(data)
         buf = OwnershipMemory.Allocate(8192)
         self.addCleanup(buf.Dispose)
-        result = dotnet.wait(self.ring.Read(fd, buf, 0))
+        result = dotnet.wait(self.ring.Read(dotnet.fd(fd), buf, 0))
         self.assertEqual(result.BytesTransferred, 8192)
         self.assertTrue(result.Buffer.Equals(buf))  # the same buffer comes back with the result
         self.assertEqual(buf.State, OwnershipState.User)
         self.assertEqual(bytes(buf.Memory.ToArray()), data)
-        part = dotnet.wait(self.ring.Read(fd, buf, 4096, 100))
+        part = dotnet.wait(self.ring.Read(dotnet.fd(fd), buf, 4096, 100))
         self.assertEqual(bytes(buf.Memory.Slice(0, part.BytesTransferred).ToArray()), data[4096:4196])
 
     def test_touching_a_lent_buffer_raises_buffer_busy_exception(self):
@@ -82,10 +82,10 @@ class FacadeTests(DotnetTestCase):
         from Uring import BufferBusyException, OwnershipMemory, OwnershipState
         r, w = self.pipe()
         buf = OwnershipMemory.Allocate(64)
-        future = self.ring.Read(r, buf, -1)
+        future = self.ring.Read(dotnet.fd(r), buf, -1)
         self.submit()
         self.assertEqual(buf.State, OwnershipState.Kernel)
-        for touch in (lambda: buf.Memory, buf.Dispose, lambda: self.ring.Read(r, buf, -1), lambda: buf.Slice(0, 8)):
+        for touch in (lambda: buf.Memory, buf.Dispose, lambda: self.ring.Read(dotnet.fd(r), buf, -1), lambda: buf.Slice(0, 8)):
             with self.assertRaises(BufferBusyException) as cm:
                 touch()
             self.assertIsInstance(cm.exception, System.InvalidOperationException)
@@ -99,7 +99,7 @@ class FacadeTests(DotnetTestCase):
         from Uring import CancelOutcome, OwnershipMemory, OwnershipState
         r, w = self.pipe()
         buf = OwnershipMemory.Allocate(64)
-        future = self.ring.Read(r, buf, -1)
+        future = self.ring.Read(dotnet.fd(r), buf, -1)
         self.submit()
         self.assertEqual(dotnet.wait(future.Cancel(), timeout=5), CancelOutcome.Cancelled)
         with self.assertRaises(System.OperationCanceledException):
@@ -116,18 +116,32 @@ class FacadeTests(DotnetTestCase):
         closed = os.dup(r)
         os.close(closed)
         with self.assertRaises(UringIOException) as cm:
-            dotnet.wait(self.ring.Read(closed, OwnershipMemory.Allocate(16), 0), timeout=5)
+            dotnet.wait(self.ring.Read(dotnet.fd(closed), OwnershipMemory.Allocate(16), 0), timeout=5)
         self.assertEqual(cm.exception.Errno, errno.EBADF)
         self.assertEqual(str(cm.exception.Opcode), "IORING_OP_READ")
         self.assertIsInstance(cm.exception, System.IO.IOException)
         self.assertIsInstance(cm.exception, Exception)  # a Python exception too
         with self.assertRaises(System.ArgumentOutOfRangeException):
-            self.ring.Read(-1, OwnershipMemory.Allocate(16), 0)  # refused synchronously
+            self.ring.Read(dotnet.fd(-1), OwnershipMemory.Allocate(16), 0)  # refused synchronously
         with self.assertRaises(System.ArgumentException):
-            self.ring.Read(r, OwnershipMemory.Allocate(16), 0, 17)  # longer than the buffer
+            self.ring.Read(dotnet.fd(r), OwnershipMemory.Allocate(16), 0, 17)  # longer than the buffer
         self.ring.Dispose()
         with self.assertRaises(RingDisposedException):
             self.ring.Nop()
+
+    def test_fd_wraps_a_python_int(self):
+        from Uring import FileDescriptor, OwnershipMemory
+        r, w = self.pipe()
+        with self.assertRaises(TypeError):  # "No method matches": Python.NET applies no implicit conversion
+            self.ring.Read(r, OwnershipMemory.Allocate(16), -1)
+        wrapped = dotnet.fd(r)
+        self.assertIsInstance(wrapped, FileDescriptor)
+        self.assertIn(str(r), str(wrapped))
+        for bad, error in ((1.5, TypeError), ("3", TypeError), (True, TypeError), (1 << 31, OverflowError)):
+            with self.assertRaises(error):
+                dotnet.fd(bad)
+        os.write(w, b"abc")
+        self.assertEqual(dotnet.wait(self.ring.Read(wrapped, OwnershipMemory.Allocate(16), -1), timeout=5).BytesTransferred, 3)
 
     def test_span_is_unusable_memory_works(self):
         import System
@@ -225,10 +239,10 @@ class AsyncioTests(unittest.TestCase):
         async def main():
             loop_thread.append(threading.get_ident())
             self.assertEqual(await dotnet.to_asyncio(self.ring.Nop()), 0)
-            result = await dotnet.to_asyncio(self.ring.Read(fd, buf, 0))
+            result = await dotnet.to_asyncio(self.ring.Read(dotnet.fd(fd), buf, 0))
             self.assertEqual(bytes(buf.Memory.Slice(0, result.BytesTransferred).ToArray()), data)
             with self.assertRaises(UringIOException) as cm:
-                await dotnet.to_asyncio(self.ring.Read(123456, OwnershipMemory.Allocate(16), 0))
+                await dotnet.to_asyncio(self.ring.Read(dotnet.fd(123456), OwnershipMemory.Allocate(16), 0))
             self.assertEqual(cm.exception.Errno, errno.EBADF)
             many = await asyncio.gather(*[dotnet.to_asyncio(self.ring.Nop()) for _ in range(100)])
             self.assertEqual(many, [0] * 100)
@@ -245,7 +259,7 @@ class AsyncioTests(unittest.TestCase):
 
         async def main():
             with self.assertRaises(asyncio.TimeoutError):
-                await asyncio.wait_for(dotnet.to_asyncio(self.ring.Read(r, buf, -1)), 0.1)
+                await asyncio.wait_for(dotnet.to_asyncio(self.ring.Read(dotnet.fd(r), buf, -1)), 0.1)
             for _ in range(500):  # the CQE of the cancelled read releases the buffer
                 if buf.State == OwnershipState.Released:
                     break
@@ -294,10 +308,10 @@ class AsyncioDriverTests(unittest.TestCase):
             # a read that completes later: only the eventfd can wake the loop for it
             buf = OwnershipMemory.Allocate(16)
             asyncio.get_running_loop().call_later(0.05, os.write, w, b"later")
-            result = await asyncio.wait_for(driver(ring.Read(r, buf, -1)), 5)
+            result = await asyncio.wait_for(driver(ring.Read(dotnet.fd(r), buf, -1)), 5)
             self.assertEqual(bytes(buf.Memory.Slice(0, result.BytesTransferred).ToArray()), b"later")
             with self.assertRaises(UringIOException) as cm:
-                await driver(ring.Read(123456, OwnershipMemory.Allocate(16), 0))
+                await driver(ring.Read(dotnet.fd(123456), OwnershipMemory.Allocate(16), 0))
             self.assertEqual(cm.exception.Errno, errno.EBADF)
             self.assertEqual(driver.in_flight, 0)
 
@@ -311,7 +325,7 @@ class AsyncioDriverTests(unittest.TestCase):
         async def body(ring, driver):
             from Uring import OwnershipMemory
             before = ring.KernelEnterCalls
-            reads = [driver(ring.Read(r, OwnershipMemory.Allocate(8), -1)) for _ in range(10)]
+            reads = [driver(ring.Read(dotnet.fd(r), OwnershipMemory.Allocate(8), -1)) for _ in range(10)]
             await asyncio.sleep(0.05)
             self.assertLessEqual(ring.KernelEnterCalls - before, 4)  # not one (or more) per read
             os.write(w, b"x" * 80)
@@ -328,7 +342,7 @@ class AsyncioDriverTests(unittest.TestCase):
 
         async def body(ring, driver):
             with self.assertRaises(asyncio.TimeoutError):
-                await asyncio.wait_for(driver(ring.Read(r, buf, -1)), 0.1)
+                await asyncio.wait_for(driver(ring.Read(dotnet.fd(r), buf, -1)), 0.1)
             for _ in range(500):
                 if buf.State == OwnershipState.Released:
                     break
@@ -351,7 +365,7 @@ class AsyncioDriverTests(unittest.TestCase):
             ring = Ring(dotnet.options(Threading=RingThreading.CallerThread))
             try:
                 driver = dotnet.AsyncioDriver(ring)
-                pending = driver(ring.Read(r, buf, -1))
+                pending = driver(ring.Read(dotnet.fd(r), buf, -1))
                 await asyncio.sleep(0.01)
                 driver.close()
                 driver.close()  # idempotent
@@ -416,7 +430,7 @@ class CoexistenceTests(RingTestCase):
             dbuf = OwnershipMemory.Allocate(4096)
             with uring.Buffer(4096) as buf:
                 f1 = self.ring.read(fd, buf, 0)
-                f2 = other.Read(fd, dbuf, 0)
+                f2 = other.Read(dotnet.fd(fd), dbuf, 0)
                 self.assertEqual(dotnet.wait(f2, timeout=5).BytesTransferred, 4096)
                 self.assertEqual(f1.result(5), 4096)
                 self.assertEqual(buf.bytes(), data)
@@ -438,7 +452,7 @@ class ProcessTests(unittest.TestCase):
                 "import uring\n"
                 "with uring.Ring(8) as ring:\n    print(ring.nop().result())\n"
                 "r = Ring()\nr2, w = os.pipe()\n"
-                "pending = r.Read(r2, OwnershipMemory.Allocate(16), -1)  # in flight at exit\n"
+                "pending = r.Read(uring.dotnet.fd(r2), OwnershipMemory.Allocate(16), -1)  # in flight at exit\n"
                 "print(uring.dotnet.wait(r.Nop()), 'ok')\n")
         p = run_python(code)
         self.assertEqual((p.returncode, p.stdout), (0, "0\n0 ok\n"), p.stderr)

@@ -5,7 +5,7 @@
 
     with Ring(uring.dotnet.options(Threading=RingThreading.CallerThread)) as ring, \
             OwnershipMemory.Allocate(4096) as buf:
-        n = uring.dotnet.wait(ring.Read(fd, buf, 0)).BytesTransferred
+        n = uring.dotnet.wait(ring.Read(uring.dotnet.fd(fd), buf, 0)).BytesTransferred
 
 Importing this module loads the .NET runtime the way ``uring`` does (the same runtime: one per
 process, shared with ``uring.Ring``), then Python.NET's ``Python.Runtime.dll`` (copied next to
@@ -23,6 +23,8 @@ What Python.NET does and does not do (see docs/python.md):
   ring with its own thread into an asyncio future;
 * ``Span<T>`` cannot cross into Python (``OwnershipMemory.Span`` raises ``NotSupportedException``);
   ``Memory<T>`` works: ``bytes(buf.Memory.Slice(0, n).ToArray())``;
+* C#'s implicit conversions are not applied: an operation's ``FileDescriptor`` parameter needs
+  :func:`fd` around a Python int;
 * .NET exceptions arrive as Python exceptions of the .NET types (``Uring.BufferBusyException``,
   ``Uring.UringIOException`` with ``.Errno``, ``System.OperationCanceledException``...).
 """
@@ -37,7 +39,7 @@ from ctypes import POINTER, c_char_p, c_int, c_void_p
 from . import _native
 from .errors import HostingError
 
-__all__ = ["load", "options", "wait", "to_asyncio", "AsyncioDriver"]
+__all__ = ["load", "fd", "options", "wait", "to_asyncio", "AsyncioDriver"]
 
 _LOADER_TYPE = b"Python.Runtime.Loader, Python.Runtime"
 _OLDEST_PYTHON = (3, 11)  # the oldest ABI Python.NET 3.2 knows
@@ -111,11 +113,29 @@ def load():
 def _import_types():
     global _net
     import types
-    from System import Action, InvalidOperationException, TimeSpan
+    from System import Action, Int32, InvalidOperationException, TimeSpan
     from System.Threading.Tasks import Task
+    from Uring import FileDescriptor
     _net = types.SimpleNamespace(Action=Action, InvalidOperationException=InvalidOperationException, Task=Task,
                                  TimeSpan=TimeSpan, ZERO=TimeSpan.Zero, WAIT_SLICE=TimeSpan.FromSeconds(_WAIT_SLICE))
     _net.TaskAction = Action[Task]
+    # The int overload of FileDescriptor's implicit conversion, bound once (choosing among the
+    # overloads at every call costs about 20 µs; the bound one about 1 µs).
+    _net.fd_from_int = FileDescriptor.op_Implicit.__overloads__[Int32]
+
+
+def fd(number):
+    """The ``Uring.FileDescriptor`` for a file descriptor number.
+
+    The façade's operations take a ``FileDescriptor``, which C# converts implicitly from an
+    ``int``; Python.NET does not apply C#'s implicit conversions, so a Python int must be wrapped:
+    ``ring.Read(dotnet.fd(f.fileno()), buf, 0)``. Wrap once and reuse the value.
+    """
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise TypeError(f"a file descriptor number is an int, not {type(number).__name__}")
+    if not -(1 << 31) <= number < 1 << 31:
+        raise OverflowError(f"fd {number} does not fit in a C int")
+    return _net.fd_from_int(number)
 
 
 def options(**properties):
@@ -204,7 +224,7 @@ class AsyncioDriver:
 
         ring = Ring(options(Threading=RingThreading.CallerThread))   # on the loop's thread
         with AsyncioDriver(ring) as driver:
-            result = await driver.run(ring.Read(fd, buf, 0))
+            result = await driver.run(ring.Read(fd(n), buf, 0))
 
     An eventfd is registered with the ring (``Ring.RegisterEventFd``: the kernel signals it when it
     posts a completion) and watched with ``loop.add_reader``. Operations started during one turn
