@@ -457,6 +457,23 @@ class ProcessTests(unittest.TestCase):
         p = run_python(code)
         self.assertEqual((p.returncode, p.stdout), (0, "0\n0 ok\n"), p.stderr)
 
+    def test_exit_with_python_net_objects_alive(self):
+        # Python.NET is shut down before the interpreter finalises; without that, a Python.NET
+        # object freed during finalisation (here the bound overload) throws in .NET: an abort.
+        code = ("import asyncio, os, uring.dotnet as d\n"
+                "from System import Int32, TimeSpan\n"
+                "from Uring import FileDescriptor, OwnershipMemory, Ring\n"
+                "bound = FileDescriptor.op_Implicit.__overloads__[Int32]\n"
+                "ring = Ring()\n"
+                "r, w = os.pipe()\n"
+                "reads = [ring.Read(bound(r), OwnershipMemory.Allocate(16), -1) for _ in range(4)]\n"
+                "async def main():\n"
+                "    return [d.to_asyncio(ring.Timeout(TimeSpan.FromMilliseconds(i))) for i in range(50)]\n"
+                "pending = asyncio.run(main())  # their continuations run while the process exits\n"
+                "print('bye')\n")
+        p = run_python(code)
+        self.assertEqual((p.returncode, p.stdout), (0, "bye\n"), p.stderr)
+
     def test_an_already_imported_clr_is_reused(self):
         # A Python.NET already running in this runtime (here: loaded by a first import of the
         # module, which is then forgotten) is used as it is, not initialised a second time.

@@ -29,6 +29,7 @@ What Python.NET does and does not do (see docs/python.md):
   ``Uring.UringIOException`` with ``.Errno``, ``System.OperationCanceledException``...).
 """
 
+import atexit
 import ctypes
 import os
 import sys
@@ -70,9 +71,22 @@ def _start_python_net(native):
     if rc != 0 or not fn.value:
         raise HostingError(f"cannot load Python.Runtime.Loader.Initialize from {dll} (0x{rc & 0xFFFFFFFF:08x}): "
                            "rebuild src/Scripting, which copies it from the pythonnet NuGet package")
+    shutdown = c_void_p()
+    rc = load_assembly(dll.encode(), _LOADER_TYPE, b"Shutdown", None, None, ctypes.byref(shutdown))
+    if rc != 0 or not shutdown.value:
+        raise HostingError(f"cannot load Python.Runtime.Loader.Shutdown from {dll} (0x{rc & 0xFFFFFFFF:08x})")
     # An empty path: Python.NET binds to the interpreter already running in this process.
     if ctypes.PYFUNCTYPE(c_int, c_char_p, c_int)(fn.value)(b"", 0) != 0:
         raise HostingError("Python.Runtime.Loader.Initialize failed (its error is printed above)")
+    # Python.NET must shut down while the interpreter still runs: objects of its types that are
+    # freed during the interpreter's finalisation otherwise throw in .NET (an abort on 3.13).
+    atexit.register(_shutdown_python_net, ctypes.PYFUNCTYPE(c_int, c_char_p, c_int)(shutdown.value))
+
+
+def _shutdown_python_net(shutdown):
+    command = b"full_shutdown"
+    if shutdown(command, len(command)) != 0:
+        sys.stderr.write("uring.dotnet: Python.Runtime.Loader.Shutdown failed (its error is printed above)\n")
 
 
 def _bind_facade():
