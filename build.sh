@@ -29,6 +29,13 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Debian's shared libpython for the version of /usr/bin/python3: examples/EmbedPython (a C#
+# program embedding CPython) loads it when no python3 on PATH has a shared library.
+ensure_libpython() {
+  local version; version="$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  ensure_packages "libpython$version"
+}
+
 ensure_dotnet() {
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
 }
@@ -94,7 +101,7 @@ operation_outputs_are_clean() {
 }
 
 cmd_test() {
-  ensure_dotnet; ensure_packages
+  ensure_dotnet; ensure_packages; ensure_libpython
   for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
     liburing-headers/fetch.sh "$gen" >/dev/null
   done
@@ -128,7 +135,8 @@ cmd_test() {
 
   if [ -f python/tests/run.py ]; then
     log "python tests"
-    python3 python/tests/run.py >"$results/python.log" 2>&1 || true
+    # every interpreter on the machine (pyenv's, Debian's): the buffer protocol and Python.NET depend on the version
+    python3 python/tests/run.py --every-python >"$results/python.log" 2>&1 || true
     tail -5 "$results/python.log" >&2
     local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/python.log" | tail -1 || true)"
     if [ -n "$line" ]; then
