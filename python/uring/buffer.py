@@ -1,6 +1,7 @@
 """Buffer: native memory whose ownership passes to the kernel while an operation uses it."""
 
 import ctypes
+import operator
 import errno
 import weakref
 from ctypes import c_int, c_void_p
@@ -58,6 +59,10 @@ class Buffer:
     __slots__ = ("_handle", "_id", "_length", "_native", "_views", "_exporter", "_index", "__weakref__")
 
     def __init__(self, length, alignment=4096, *, _table=None):
+        length, alignment = operator.index(length), operator.index(alignment)
+        if not -(1 << 31) <= length < 1 << 31 or not -(1 << 31) <= alignment < 1 << 31:
+            # a C int would wrap (Buffer(2**32 + 4096) was 4096 bytes); smaller bad values get the C# checks' errors
+            raise OverflowError(f"a Buffer holds at most 2**31-1 bytes with an alignment below 2**31, not {length} / {alignment}")
         native = _native.load()
         handle, ident = c_void_p(), c_int()
         if _table is None:
