@@ -4,39 +4,34 @@ namespace Uring.PowerShell;
 
 /// <summary>Write-Progress for a byte count: a record each time the percentage changes, and a
 /// completion record at the end if any was written.</summary>
-internal sealed class ProgressReporter
+internal sealed class ProgressReporter(Cmdlet cmdlet, int activityId, string activity, string status, long total)
 {
-    private readonly Cmdlet _cmdlet;
-    private readonly ProgressRecord _record;
-    private readonly long _total;
     private int _lastPercent = -1;
-
-    public ProgressReporter(Cmdlet cmdlet, int activityId, string activity, string status, long total)
-    {
-        _cmdlet = cmdlet;
-        _total = total;
-        _record = new ProgressRecord(activityId, activity, status);
-    }
 
     public void Report(long done)
     {
-        if (_total <= 0)
+        if (total <= 0)
             return;
-        var percent = (int)Math.Clamp(done * 100 / _total, 0, 100);
+        var percent = (int)Math.Clamp(done * 100 / total, 0, 100);
         if (percent == _lastPercent)
             return;
         _lastPercent = percent;
-        _record.PercentComplete = percent;
-        _record.CurrentOperation = $"{done:N0} of {_total:N0} bytes";
-        _cmdlet.WriteProgress(_record);
+        // A new record each time: hosts and Streams.Progress keep the object they were given.
+        cmdlet.WriteProgress(new ProgressRecord(activityId, activity, status)
+        {
+            PercentComplete = percent,
+            CurrentOperation = $"{done:N0} of {total:N0} bytes",
+        });
     }
 
     public void Complete()
     {
         if (_lastPercent < 0)
             return;
-        _record.RecordType = ProgressRecordType.Completed;
-        _record.PercentComplete = 100;
-        _cmdlet.WriteProgress(_record);
+        cmdlet.WriteProgress(new ProgressRecord(activityId, activity, status)
+        {
+            PercentComplete = 100,
+            RecordType = ProgressRecordType.Completed,
+        });
     }
 }
