@@ -1,10 +1,11 @@
 #!/usr/bin/env pwsh
-# PowerShell twin of build.sh (same steps, same output). NOT RUN HERE: this machine has no
-# PowerShell; build.sh is the tested entry point.
-#   ./build.ps1 generate | test | bench
+# PowerShell twin of build.sh: the same commands and steps. pwsh itself comes from the
+# repository's tool manifest (.config/dotnet-tools.json):
+#   dotnet tool restore
+#   dotnet pwsh ./build.ps1 generate | test | bench
 param(
     [Parameter(Position = 0, Mandatory = $true)][ValidateSet('generate', 'test', 'bench')][string]$Command,
-    [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest
+    [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest = @()
 )
 $ErrorActionPreference = 'Stop'
 Set-Location $PSScriptRoot
@@ -12,15 +13,23 @@ $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'; $env:DOTNET_NOLOGO = '1'
 
 function Write-Step($text) { [Console]::Error.WriteLine("==> $text") }
 
+# Runs a command that needs root: directly as root, through sudo otherwise.
+function Invoke-AsRoot([string[]]$commandLine) {
+    if ((& id -u) -ne '0') { $commandLine = @('sudo') + $commandLine }
+    $arguments = @($commandLine | Select-Object -Skip 1)
+    & $commandLine[0] @arguments
+    if ($LASTEXITCODE -ne 0) { throw "$($commandLine -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+# Debian packages the build and tests use (see build.sh).
 function Install-Packages([string[]]$extra = @()) {
     $wanted = @('libclang1-14', 'libclang-common-14-dev', 'gcc', 'libc6-dev', 'binutils', 'python3') + $extra
-    $missing = $wanted | Where-Object { -not ((& dpkg-query -W -f='${Status}' $_ 2>$null) -match 'install ok installed') }
-    if ($missing) {
+    $missing = @($wanted | Where-Object { -not ((& dpkg-query -W -f='${Status}' $_ 2>$null) -match 'install ok installed') })
+    if ($missing.Count -gt 0) {
         Write-Step "installing Debian packages: $($missing -join ' ')"
-        $sudo = if ((& id -u) -eq '0') { @() } else { @('sudo') }
-        & @sudo apt-get update -qq
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        & @sudo apt-get install -y -qq @missing | Out-Null
+        Invoke-AsRoot @('apt-get', 'update', '-qq')
+        # env sets the variable for apt-get itself: sudo would drop it from its own environment.
+        Invoke-AsRoot (@('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq') + $missing) | Out-Null
     }
 }
 
@@ -37,6 +46,7 @@ function Invoke-Generator([string[]]$arguments) {
 switch ($Command) {
     'generate' {
         Install-Packages
+        Write-Step 'fetching the pinned default liburing'
         Invoke-Checked bash @('liburing-headers/fetch.sh') | Out-Null
         Invoke-Generator (@('generate') + $Rest)
         $changes = & git status --porcelain -- src/Bindings/Generated
@@ -44,7 +54,8 @@ switch ($Command) {
         else { Write-Step 'src/Bindings/Generated differs from the checked-in bindings:'; $changes | ForEach-Object { [Console]::Error.WriteLine($_) } }
     }
     'test' {
-        # The test run is the same script: one definition of what "all tests" means.
+        # The test run is build.sh's: one definition of what "all tests" means (the C# and
+        # Python suites, and this module's Pester tests, run by the manifest's pwsh).
         Install-Packages
         Invoke-Checked bash (@('./build.sh', 'test') + $Rest)
     }
