@@ -145,22 +145,21 @@ Describe 'Read-UringFile' {
         & mkfifo $fifo
         # a writer keeps the FIFO open, so the module's openat returns and its read waits
         $writer = [IO.File]::Open($fifo, 'Open', 'ReadWrite')
+        $shell = New-UringRunspaceShell
         try {
             $fds = Get-WatchedFd $TestDrive
-            $shell = New-UringRunspaceShell
             $null = $shell.AddCommand('Read-UringFile').AddParameter('LiteralPath', $fifo)
             $null = $shell.BeginInvoke()
             Wait-Until { @(Get-WatchedFd $TestDrive).Count -gt @($fds).Count + 1 } # the ring and the FIFO
             Start-Sleep -Milliseconds 200
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $shell.Stop()
-            $clock.Elapsed.TotalSeconds | Should -BeLessThan 15
+            Stop-ShellWithin $shell | Should -BeTrue -Because 'Ctrl+C must end a read that waits for data'
             $shell.InvocationStateInfo.State | Should -Be 'Stopped'
             $shell.Dispose()
             Get-WatchedFd $TestDrive | Should -Be $fds
         }
         finally {
-            $writer.Dispose()
+            $writer.Dispose() # the read sees the end of the FIFO, if it is still waiting
+            $shell.Dispose()
         }
     }
 
@@ -337,15 +336,17 @@ Describe 'Copy-UringFile' {
         $target = Join-Path $dir 'copy.bin'
         $fds = Get-WatchedFd $TestDrive
         $shell = New-UringRunspaceShell
-        # one byte per read and write: millions of operations, so the copy is still running when stopped
-        $null = $shell.AddCommand('Copy-UringFile').AddParameter('Path', $source).AddParameter('Destination', $target).AddParameter('BlockSize', 1).AddParameter('Depth', 1)
-        $null = $shell.BeginInvoke()
-        Wait-Until { (Test-Path $target) -and (Get-Item $target).Length -gt 0 }
-        $clock = [Diagnostics.Stopwatch]::StartNew()
-        $shell.Stop()
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 15
-        $shell.InvocationStateInfo.State | Should -Be 'Stopped'
-        $shell.Dispose()
+        try {
+            # one byte per read and write: millions of operations, so the copy is still running when stopped
+            $null = $shell.AddCommand('Copy-UringFile').AddParameter('Path', $source).AddParameter('Destination', $target).AddParameter('BlockSize', 1).AddParameter('Depth', 1)
+            $null = $shell.BeginInvoke()
+            Wait-Until { (Test-Path $target) -and (Get-Item $target).Length -gt 0 }
+            Stop-ShellWithin $shell | Should -BeTrue -Because 'Ctrl+C must end a copy'
+            $shell.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally {
+            $shell.Dispose()
+        }
         Test-Path $target | Should -BeFalse
         Get-WatchedFd $TestDrive | Should -Be $fds
     }

@@ -93,7 +93,8 @@ Describe 'Wait-UringFuture' {
 
     It 'reports a wait that times out as OperationTimeout and leaves the operation pending' {
         $buffer = New-UringBuffer -Length 64
-        $read = $ring.Read($pipe.ReadFd, $buffer)
+        # the linked timeout ends the read after 20 s should the wait ignore -Timeout
+        $read = $ring.Read($pipe.ReadFd, $buffer, -1, [TimeSpan]::FromSeconds(20))
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $read | Wait-UringFuture -Timeout 0.2 -ErrorVariable failures -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.19
@@ -109,11 +110,11 @@ Describe 'Wait-UringFuture' {
 
     It 'takes -Timeout as a TimeSpan as well as seconds' {
         $buffer = New-UringBuffer -Length 64
-        $read = $ring.Read($pipe.ReadFd, $buffer)
+        $read = $ring.Read($pipe.ReadFd, $buffer, -1, [TimeSpan]::FromSeconds(20))
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $read | Wait-UringFuture -Timeout ([TimeSpan]::FromMilliseconds(300)) -ErrorVariable failures -ErrorAction SilentlyContinue
         $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.29
-        $failures[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $failures[0].FullyQualifiedErrorId | Should -Be "WaitTimeout,$waitId"
         $null = $read | Stop-UringFuture
         $read | Wait-UringFuture -ErrorAction SilentlyContinue
         $buffer.Dispose()
@@ -163,19 +164,17 @@ Describe 'Wait-UringFuture' {
         $shell = New-UringRunspaceShell
         try {
             $null = $shell.AddCommand('Wait-UringFuture').AddParameter('Future', $read)
-            $running = $shell.BeginInvoke()
+            $null = $shell.BeginInvoke()
             Wait-Until { $shell.InvocationStateInfo.State -eq 'Running' }
             Start-Sleep -Milliseconds 300
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $shell.Stop()
-            $clock.Elapsed.TotalSeconds | Should -BeLessThan 15
+            Stop-ShellWithin $shell | Should -BeTrue -Because 'Ctrl+C must end a wait'
             $shell.InvocationStateInfo.State | Should -Be 'Stopped'
             $read.State | Should -Be 'Pending'
         }
         finally {
+            $null = $read | Stop-UringFuture # ends the wait, if it is still waiting
             $shell.Dispose()
         }
-        $read | Stop-UringFuture | Should -Be 'Cancelled'
         $read | Wait-UringFuture -ErrorAction SilentlyContinue
         $buffer.Dispose()
     }

@@ -55,6 +55,13 @@ function New-UringRunspaceShell {
     [PowerShell]::Create($state)
 }
 
+# Stops what $Shell runs, as Ctrl+C does; true when it stopped within $Seconds. (A command that
+# ignored the stop would block PowerShell.Stop() for good: the caller unblocks it instead.)
+function Stop-ShellWithin([PowerShell]$Shell, [double]$Seconds = 15) {
+    $stopping = $Shell.BeginStop($null, $null)
+    $stopping.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Seconds))
+}
+
 # Waits until $Condition is true, or fails after $Seconds.
 function Wait-Until([scriptblock]$Condition, [double]$Seconds = 10) {
     $clock = [Diagnostics.Stopwatch]::StartNew()

@@ -29,7 +29,7 @@ Import-Module $pester -RequiredVersion $pesterVersion
 $env:URING_TEST_MODULE = (Resolve-Path $Module).Path
 
 $config = New-PesterConfiguration
-$config.Run.Path = $Path
+$config.Run.Path = @($Path | ForEach-Object { $_ -split ',' }) # pwsh -File passes 'a,b' as one string
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Output
 if ([Console]::IsOutputRedirected) { $config.Output.RenderMode = 'Plaintext' } # no colour codes in logs
@@ -39,6 +39,10 @@ $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $ResultFil
 $config.TestResult.OutputPath = $ResultFile
 
 $result = Invoke-Pester -Configuration $config
+if ($null -eq $result -or $null -eq $result.PSObject.Properties['FailedCount']) {
+    '0 passed, 1 failed, 0 skipped' # Pester itself failed
+    exit 1
+}
 # A failure in a BeforeAll or in discovery fails no test by itself: count it.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 "$($result.PassedCount) passed, $failed failed, $($result.SkippedCount) skipped"
