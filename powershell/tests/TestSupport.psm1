@@ -55,6 +55,19 @@ function New-UringRunspaceShell {
     [PowerShell]::Create($state)
 }
 
+# What the prompt would show for $InputObject (Out-String), computed in another runspace so that a
+# display that waits for an operation fails the test instead of hanging it: $null when it did not
+# finish within $Seconds.
+function Get-DisplayText($InputObject, [double]$Seconds = 30) {
+    $shell = New-UringRunspaceShell
+    $null = $shell.AddCommand('Out-String').AddParameter('InputObject', $InputObject)
+    $running = $shell.BeginInvoke()
+    if (-not $running.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($Seconds))) {
+        return $null # left running: disposing it would wait too
+    }
+    try { $shell.EndInvoke($running) -join '' } finally { $shell.Dispose() }
+}
+
 # Stops what $Shell runs, as Ctrl+C does; true when it stopped within $Seconds. (A command that
 # ignored the stop would block PowerShell.Stop() for good: the caller unblocks it instead.)
 function Stop-ShellWithin([PowerShell]$Shell, [double]$Seconds = 15) {

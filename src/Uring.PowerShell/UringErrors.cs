@@ -21,13 +21,6 @@ internal static class UringErrors
         return record;
     }
 
-    /// <summary>An error of the module's own (not the kernel's).</summary>
-    public static ErrorRecord Create(string id, ErrorCategory category, object? target, string message, Exception? inner = null) =>
-        new(inner is null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner), id, category, target)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        };
-
     internal static (string Id, ErrorCategory Category) Classify(Exception error) => error switch
     {
         UringIOException io => (io.ErrnoName.Replace(' ', '_'), CategoryOf(io.Errno, io.Opcode)),
