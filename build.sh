@@ -51,6 +51,7 @@ cmd_generate() {
   local start end
   start=$(date +%s%N)
   dotnet generator/bin/Release/net10.0/uring-gen.dll generate "$@"
+  dotnet generator/bin/Release/net10.0/uring-gen.dll operations
   end=$(date +%s%N)
   log "uring-gen generate: $(( (end - start) / 1000000 )) ms wall clock, process start included"
   if git rev-parse --git-dir >/dev/null 2>&1; then
@@ -85,6 +86,14 @@ regenerated_default_is_clean() {
   [ -z "$dirty" ] || { echo "regenerating changed the checked-in bindings:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- src/Bindings/Generated >&2; return 1; }
 }
 
+# Everything the operation table feeds (uring-gen operations); generated files are checked in.
+operation_outputs=(src/Uring/Operations/Generated src/Uring/Ring/Ring.Operations.g.cs src/Uring/Operations/LinkedChain.g.cs)
+operation_outputs_are_clean() {
+  generator operations >/dev/null
+  local dirty; dirty="$(git status --porcelain -- "${operation_outputs[@]}")"
+  [ -z "$dirty" ] || { echo "regenerating from the operation table changed checked-in files:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- "${operation_outputs[@]}" >&2; return 1; }
+}
+
 cmd_test() {
   ensure_dotnet; ensure_packages; ensure_pwsh
   for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
@@ -95,6 +104,7 @@ cmd_test() {
 
   if git rev-parse --git-dir >/dev/null 2>&1 && [ -z "${URING_SKIP_CLEAN_CHECK:-}" ]; then
     check "regenerating the pinned default leaves git status clean" regenerated_default_is_clean
+    check "regenerating from the operation table leaves git status clean" operation_outputs_are_clean
   fi
 
   local results="$root/artifacts/test-results"

@@ -23,6 +23,10 @@ var diff = new Command("diff", "Compare two generations' APIs: opcodes, constant
 diff.SetAction(result => Diff(result.GetValue(diffBefore)!, result.GetValue(diffAfter)!));
 root.Subcommands.Add(diff);
 
+var operations = new Command("operations", "Regenerate what the operation table (src/Uring/Operations/operations.json) feeds: operation kinds and entry points, the C ABI, the Python surface, the docs table.");
+operations.SetAction(_ => Uring.Generator.Operations.OperationsCommand.Run(Pins.Load().RepoRoot));
+root.Subcommands.Add(operations);
+
 try
 {
     return root.Parse(args).Invoke();

@@ -81,7 +81,7 @@ public static unsafe partial class Exports
         {
             var r = RingOf(ring);
             r.CheckToken(token);
-            r.Track(token, ChainOf(chain).Fsync(fd, dataOnly != 0));
+            r.Track(token, dataOnly != 0 ? ChainOf(chain).Fdatasync(fd) : ChainOf(chain).Fsync(fd));
             return 0;
         }
         catch (Exception e)

@@ -231,7 +231,7 @@ public static unsafe partial class Exports
             if (bufferRing == 0)
                 throw new ArgumentException("Null buffer ring handle.");
             var br = GCHandle.FromIntPtr(bufferRing).Target as BufferRing ?? throw new ArgumentException("Not a buffer ring handle.");
-            r.Track(token, r.Ring.Receive(fd, br, (MessageFlags)flags));
+            r.Track(token, r.Ring.ReceiveProvided(fd, br, (MessageFlags)flags));
             return 0;
         }
         catch (Exception e)

@@ -135,13 +135,69 @@ public sealed class AwaitTests : IDisposable
         var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var awaiter = future.GetAwaiter();
         awaiter.UnsafeOnCompleted(first.SetResult);
-        var e = Assert.Throws<InvalidOperationException>(() => future.GetAwaiter().UnsafeOnCompleted(() => { }));
+        // The second awaiter never registers: it reports itself completed, and its GetResult —
+        // which runs in the awaiting method, where it can be caught — throws.
+        var second = future.GetAwaiter();
+        Assert.True(second.IsCompleted);
+        var e = Assert.Throws<InvalidOperationException>(() => second.GetResult());
         Assert.Contains("already awaited", e.Message);
         await first.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(awaiter.GetResult());
         // Consumed: every further use is refused, not answered with another operation's result.
         Assert.Throws<InvalidOperationException>(() => awaiter.GetResult());
         Assert.Throws<InvalidOperationException>(() => future.IsCompleted);
+    }
+
+    [Fact]
+    public void A_stale_future_stays_stale_however_often_its_pooled_object_is_reused()
+    {
+        // One thread starts and consumes each operation, so every NOP reuses the same pooled
+        // object from the ring's owner-thread cache; a 16-bit version would come round again
+        // after 65,536 uses and make the first future valid for another operation.
+        using var ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread });
+        var stale = ring.Nop();
+        Assert.Equal(0, stale.Result);
+        CancelableFuture<int> latest = default;
+        for (var i = 0; i < 65_536; i++)
+        {
+            latest = ring.Nop();
+            Assert.Same(stale.PooledObject, latest.PooledObject);
+            if (i < 65_535)
+                Assert.Equal(0, latest.Result);
+        }
+        // `latest` is pending on the very object `stale` names, exactly 65,536 versions later.
+        Assert.Throws<InvalidOperationException>(() => stale.IsCompleted);
+        Assert.Throws<InvalidOperationException>(() => stale.Result);
+        Assert.Throws<InvalidOperationException>(() => stale.Cancel());
+        Assert.Equal("CancelableFuture(consumed)", stale.ToString());
+        Assert.Equal(0, latest.Result);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_awaits_of_one_pending_future_give_the_second_a_catchable_exception()
+    {
+        var future = _ring.Timeout(TimeSpan.FromMilliseconds(50));
+        async Task<bool> AwaitIt() => await future;
+        var first = AwaitIt();
+        var second = AwaitIt(); // before the timeout fires: both await one pending future
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("already awaited", e.Message);
+        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_registration_refused_inside_the_async_machinery_resumes_the_awaiting_method_with_an_exception()
+    {
+        // The same future awaited through two ValueTasks: the second registration reaches the
+        // operation itself (no awaiter can refuse it first) and must not throw there, where the
+        // async method builder would rethrow it on the thread pool and end the process.
+        var future = _ring.Timeout(TimeSpan.FromMilliseconds(200));
+        var asValueTask = future.AsValueTask();
+        async Task<bool> AwaitIt(ValueTask<bool> task) => await task;
+        var first = AwaitIt(asValueTask);
+        var second = AwaitIt(asValueTask);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => second.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await first.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

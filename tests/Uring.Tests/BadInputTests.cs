@@ -71,7 +71,7 @@ public sealed class BadInputTests : IDisposable
         var missing = Enum.GetValues<io_uring_op>().Where(o => o != io_uring_op.IORING_OP_LAST && !_ring.IsSupported(o)).ToArray();
         if (missing.Length == 0)
             return; // every opcode is supported here; nothing to show (reported by `uring probe`)
-        var e = Assert.Throws<OpcodeNotSupportedException>(() => _ring.Begin<int>(missing[0], null));
+        var e = Assert.Throws<OpcodeNotSupportedException>(() => _ring.CheckCanStart(missing[0]));
         Assert.Equal(missing[0], e.Opcode);
         Assert.Contains(missing[0].ToString(), e.Message);
         Assert.Contains(Ring.KernelRelease, e.Message);
@@ -117,6 +117,18 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(0, _ring.InFlight);
     }
 
-    private static unsafe CancelableFuture<int> StartUnpreparable(Ring ring) =>
-        ring.Start(ring.Begin<int>(io_uring_op.IORING_OP_FADVISE, null), default);
+    private static CancelableFuture<int> StartUnpreparable(Ring ring) =>
+        ring.Start(UnpreparableOperation.Rent(ring, io_uring_op.IORING_OP_FADVISE), default);
+
+    /// <summary>An operation kind whose SQE preparation throws (as a bug in a kind would).</summary>
+    private sealed unsafe class UnpreparableOperation : PooledOperation<UnpreparableOperation, int>
+    {
+        internal override void Prepare(io_uring_sqe* sqe) => throw new InvalidOperationException($"The façade cannot prepare {Opcode}.");
+
+        protected override int Produce() => Res;
+
+        protected override void ClearFields()
+        {
+        }
+    }
 }

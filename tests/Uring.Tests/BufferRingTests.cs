@@ -37,7 +37,7 @@ public sealed class BufferRingTests : IDisposable
         Assert.Equal(8, buffers.KernelAvailable());
         var (client, server) = await _net.ConnectAsync(_ring);
 
-        var recv = _ring.Receive(server, buffers);
+        var recv = _ring.ReceiveProvided(server, buffers);
         Send(client, "provided");
         var lease = await Bounded(recv);
         Assert.False(lease.IsEndOfStream);
@@ -50,7 +50,7 @@ public sealed class BufferRingTests : IDisposable
         // While an operation has the leased buffer, the lease cannot be given back; an operation
         // that fails (here: cancelled) releases the buffer itself — back to the ring.
         var (other, otherServer) = await _net.ConnectAsync(_ring);
-        var recv2 = _ring.Receive(otherServer, buffers);
+        var recv2 = _ring.ReceiveProvided(otherServer, buffers);
         Send(other, "second");
         var second = await Bounded(recv2);
         var pending = _ring.Receive(otherServer, second.Memory!); // nothing more will arrive
@@ -70,7 +70,7 @@ public sealed class BufferRingTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => lease.Dispose());         // a second Dispose of the same lease
 
         // End of stream: no buffer is taken.
-        var eof = _ring.Receive(server, buffers);
+        var eof = _ring.ReceiveProvided(server, buffers);
         _net.Close(client);
         var end = await Bounded(eof);
         Assert.True(end.IsEndOfStream);
@@ -91,7 +91,7 @@ public sealed class BufferRingTests : IDisposable
             await w;
 
         var bytesBefore = NativeMemoryStatistics.LiveBytes;
-        var pending = pairs.Select(p => _ring.Receive(p.Server, buffers)).ToList();
+        var pending = pairs.Select(p => _ring.ReceiveProvided(p.Server, buffers)).ToList();
         await Eventually(() => _ring.InFlight == Connections); // every receive has reached the kernel and waits on its socket
         await Task.Delay(50);
         var growth = NativeMemoryStatistics.LiveBytes - bytesBefore;
@@ -126,7 +126,7 @@ public sealed class BufferRingTests : IDisposable
         var held = new List<ProvidedBuffer>();
         for (var i = 0; i < 2; i++)
         {
-            var r = _ring.Receive(server, buffers);
+            var r = _ring.ReceiveProvided(server, buffers);
             Send(client, $"m{i}");
             held.Add(await Bounded(r));
         }
@@ -134,7 +134,7 @@ public sealed class BufferRingTests : IDisposable
         var waiting = buffers.WaitForBufferAsync();
         Assert.False(waiting.IsCompleted);
 
-        var starved = _ring.Receive(server, buffers);
+        var starved = _ring.ReceiveProvided(server, buffers);
         Send(client, "m2");
         var e = await Assert.ThrowsAsync<UringIOException>(() => Bounded(starved));
         Assert.Equal(105, e.Errno); // ENOBUFS
@@ -142,7 +142,7 @@ public sealed class BufferRingTests : IDisposable
 
         held[0].Dispose();
         await waiting.WaitAsync(Limit);
-        var retry = await Bounded(_ring.Receive(server, buffers));
+        var retry = await Bounded(_ring.ReceiveProvided(server, buffers));
         Assert.Equal("m2", Encoding.ASCII.GetString(retry.Span)); // nothing was lost
         retry.Dispose();
         held[1].Dispose();
@@ -181,11 +181,11 @@ public sealed class BufferRingTests : IDisposable
         var buffers = _ring.CreateBufferRing(4, 4096);
         Assert.True(NativeMemoryStatistics.LiveBytes - before >= 4 * 4096);
         var (client, server) = await _net.ConnectAsync(_ring);
-        var r = _ring.Receive(server, buffers);
+        var r = _ring.ReceiveProvided(server, buffers);
         Send(client, "x");
         var lease = await Bounded(r);
         buffers.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => _ring.Receive(server, buffers));
+        Assert.Throws<ObjectDisposedException>(() => _ring.ReceiveProvided(server, buffers));
         Assert.Equal("x", Encoding.ASCII.GetString(lease.Span)); // still readable: the lease owns it
         lease.Dispose();
         Assert.Equal(before, NativeMemoryStatistics.LiveBytes);

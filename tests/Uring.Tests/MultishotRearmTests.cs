@@ -15,13 +15,13 @@ public sealed class MultishotRearmTests : IDisposable
 
     public void Dispose() => _ring.Dispose();
 
-    private sealed unsafe class RearmingNop(Ring ring, int limit, CancellationToken token) : MultishotStream<int>(ring, io_uring_op.IORING_OP_NOP, token)
+    private sealed unsafe class RearmingNop(Ring ring, int limit, CancellationToken token) : MultishotStream<int>(ring, io_uring_op.IORING_OP_NOP, 0, token)
     {
         private int _completions;
 
         public int Released;
 
-        internal override void PrepareSqe(io_uring_sqe* sqe) => Liburing.io_uring_prep_nop(sqe);
+        internal override void Prepare(io_uring_sqe* sqe) => Liburing.io_uring_prep_nop(sqe);
 
         protected override MultishotNext OnCompletion(int res, uint flags, bool last, out Exception? error)
         {

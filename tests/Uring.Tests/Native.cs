@@ -29,6 +29,18 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 
+    public static void WriteByte(int fd, byte value)
+    {
+        if (write(fd, &value, 1) != 1)
+            throw new IOException($"write failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>True while <paramref name="fd"/> is an open descriptor (fcntl F_GETFD).</summary>
+    public static bool IsOpen(int fd) => fcntl(fd, 1 /* F_GETFD */, 0) >= 0;
+
+    /// <summary>True when <paramref name="fd"/> has FD_CLOEXEC.</summary>
+    public static bool IsCloseOnExec(int fd) => (fcntl(fd, 1 /* F_GETFD */, 0) & 1) != 0;
+
     /// <summary>A descriptor number that was valid and has been closed. Chosen high (>= 900), so
     /// tests running in parallel do not reopen it by chance before it is used.</summary>
     public static int ClosedFd()

@@ -214,16 +214,16 @@ public sealed class OperationTests : IDisposable
     public async Task Absolute_timeouts_fire_at_their_deadlines()
     {
         var sw = Stopwatch.StartNew();
-        Assert.True(await _ring.TimeoutAt(DateTimeOffset.UtcNow.AddMilliseconds(60)));
+        Assert.True(await _ring.TimeoutUntil(DateTimeOffset.UtcNow.AddMilliseconds(60)));
         Assert.True(sw.ElapsedMilliseconds >= 50, $"realtime fired after {sw.ElapsedMilliseconds} ms");
 
         sw.Restart();
         var target = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 20; // +50 ms
-        Assert.True(await _ring.TimeoutAtTimestamp(target));
+        Assert.True(await _ring.TimeoutUntilTimestamp(target));
         Assert.True(Stopwatch.GetTimestamp() >= target);
 
         // A deadline in the past fires at once.
-        Assert.True(await _ring.TimeoutAt(DateTimeOffset.UtcNow.AddSeconds(-1)));
+        Assert.True(await _ring.TimeoutUntil(DateTimeOffset.UtcNow.AddSeconds(-1)));
     }
 
     [Fact]

@@ -103,7 +103,7 @@ public sealed class RegisteredResourceTests : IDisposable
         var registered = buffers.Allocate(32 * 1024);
         registered.Memory.Span.Fill(0xC3);
         var notificationsBefore = _ring.ZeroCopyNotifications;
-        var (zc, back) = await Bounded(_ring.SendZeroCopy(client, registered));
+        var (zc, back) = await Bounded(_ring.SendZeroCopyFixed(client, registered));
         Assert.Equal(32 * 1024, zc);
         Assert.Same(registered.Memory, back);
         Assert.Equal(notificationsBefore + 1, _ring.ZeroCopyNotifications);

@@ -16,6 +16,21 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
+    public const int RLIMIT_MEMLOCK = 8;
+    public const ulong RLIM_INFINITY = ulong.MaxValue;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int getrlimit(int resource, ulong* limits); // struct rlimit { rlim_t cur, max; }
+
+    /// <summary>The soft RLIMIT_MEMLOCK as text ("64 KiB", "unlimited"), or null when unknown.</summary>
+    public static string? MemlockLimit()
+    {
+        var limits = stackalloc ulong[2];
+        if (getrlimit(RLIMIT_MEMLOCK, limits) != 0)
+            return null;
+        return limits[0] == RLIM_INFINITY ? "unlimited" : $"{limits[0] / 1024} KiB";
+    }
+
     // pthread_attr_t is 56 bytes on x86_64 and aarch64 glibc; callers pass a larger buffer.
     public const int PthreadAttrBufferSize = 128;
 

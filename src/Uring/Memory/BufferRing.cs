@@ -13,10 +13,10 @@ namespace Uring;
 /// <remarks>
 /// <para><b>ENOBUFS policy.</b> When every buffer is lent out, the kernel fails a receive with
 /// ENOBUFS; no data is lost (it stays in the socket). A one-shot
-/// <see cref="Ring.Receive(int, BufferRing, MessageFlags, CancellationToken)"/>
+/// <see cref="Ring.ReceiveProvided(FileDescriptor, BufferRing, MessageFlags, CancellationToken)"/>
 /// reports it: the future fails with <see cref="UringIOException"/> (<c>Errno == 105</c>) and the
 /// caller decides (<see cref="WaitForBufferAsync"/> then retry, or drop the connection). A
-/// multishot receive (<see cref="Ring.ReceiveMultishot(int, BufferRing, MessageFlags)"/>)
+/// multishot receive (<see cref="Ring.ReceiveMultishot(FileDescriptor, BufferRing, MessageFlags)"/>)
 /// waits: it re-arms as soon as a lease is returned (at once if a buffer is already back). The ring
 /// never grows: its memory is fixed at creation.</para>
 /// <para>Each buffer is an <see cref="OwnershipMemory"/> in state <see cref="OwnershipState.Pooled"/>

@@ -5,9 +5,9 @@ namespace Uring;
 /// <summary>
 /// A buffer registered with the ring (fixed buffer) in slot <see cref="Index"/>. Its
 /// <see cref="Memory"/> belongs to the table: disposing it unregisters the slot, frees the
-/// memory and makes the slot free again. Use it with <see cref="Ring.ReadFixed(int, RegisteredBuffer, long, int, CancellationToken)"/>,
-/// <see cref="Ring.WriteFixed(int, RegisteredBuffer, long, int, CancellationToken)"/> and
-/// <see cref="Ring.SendZeroCopy(int, RegisteredBuffer, int, MessageFlags, CancellationToken)"/>.
+/// memory and makes the slot free again. Use it with <see cref="Ring.ReadFixed(FileDescriptor, RegisteredBuffer, long, int, CancellationToken)"/>,
+/// <see cref="Ring.WriteFixed(FileDescriptor, RegisteredBuffer, long, int, CancellationToken)"/> and
+/// <see cref="Ring.SendZeroCopyFixed(FileDescriptor, RegisteredBuffer, int, MessageFlags, CancellationToken)"/>.
 /// </summary>
 public readonly record struct RegisteredBuffer(int Index, OwnershipMemory Memory);
 

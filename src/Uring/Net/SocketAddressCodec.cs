@@ -15,6 +15,18 @@ internal static unsafe class SocketAddressCodec
     public const int SockaddrIn6Size = 28;
     public const int MaxSize = 128; // sizeof(struct sockaddr_storage)
 
+    /// <summary>The kernel's AF_* number for <paramref name="family"/>.</summary>
+    public static int LinuxFamily(AddressFamily family) => family switch
+    {
+        AddressFamily.InterNetwork => AF_INET,
+        AddressFamily.InterNetworkV6 => AF_INET6,
+        AddressFamily.Unix => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "Supported families: InterNetwork, InterNetworkV6, Unix."),
+    };
+
+    /// <summary>The kernel's protocol number (0: the family's default).</summary>
+    public static int LinuxProtocol(ProtocolType protocol) => protocol == ProtocolType.Unspecified ? 0 : (int)protocol;
+
     /// <summary>Bytes needed for <paramref name="endPoint"/>.</summary>
     public static int SizeOf(IPEndPoint endPoint) => endPoint.AddressFamily switch
     {

@@ -25,13 +25,16 @@ namespace Uring;
 public readonly struct CancelableFuture<T>
 {
     private readonly Operation<T> _operation;
-    private readonly short _token;
+    private readonly long _token;
 
-    internal CancelableFuture(Operation<T> operation, short token)
+    internal CancelableFuture(Operation<T> operation, long token)
     {
         _operation = operation;
         _token = token;
     }
+
+    /// <summary>The pooled object behind the future (tests check reuse with it).</summary>
+    internal object? PooledObject => _operation;
 
     private Operation<T> Source => _operation ?? throw new InvalidOperationException("This CancelableFuture was default-initialised; it does not belong to an operation.");
 
@@ -51,8 +54,10 @@ public readonly struct CancelableFuture<T>
     /// <see cref="RingOptions.RunContinuationsAsynchronously"/> is set).</summary>
     public ConfiguredAwaitable ConfigureAwait(bool continueOnCapturedContext) => new(new Awaiter(Source, _token, continueOnCapturedContext));
 
-    /// <summary>The result as a <see cref="ValueTask{TResult}"/> (no allocation).</summary>
-    public ValueTask<T> AsValueTask() => new(Source, _token);
+    /// <summary>The result as a <see cref="ValueTask{TResult}"/> (no allocation). Like every
+    /// <see cref="ValueTask{TResult}"/> over a pooled source, it may be awaited once and must not
+    /// be used after its result was consumed.</summary>
+    public ValueTask<T> AsValueTask() => new(Source, (short)_token);
 
     /// <summary>The result as a <see cref="Task{TResult}"/> (allocates).</summary>
     public Task<T> AsTask() => AsValueTask().AsTask();
@@ -104,24 +109,29 @@ public readonly struct CancelableFuture<T>
     /// with the pooled operation directly (no <see cref="ValueTask{TResult}"/> in between), and
     /// like a <see cref="ValueTask{TResult}"/>'s awaiter it may be used once.
     /// </summary>
+    /// <remarks>A second awaiter of the same pending future completes at once and its
+    /// <see cref="GetResult"/> throws <see cref="InvalidOperationException"/> (a future is awaited
+    /// once); the first awaiter is not disturbed.</remarks>
     public readonly struct Awaiter : ICriticalNotifyCompletion
     {
         private readonly Operation<T> _operation;
-        private readonly short _token;
+        private readonly long _token;
         private readonly bool _continueOnCapturedContext;
+        private readonly bool _refused;
 
-        internal Awaiter(Operation<T> operation, short token, bool continueOnCapturedContext)
+        internal Awaiter(Operation<T> operation, long token, bool continueOnCapturedContext)
         {
             _operation = operation;
             _token = token;
             _continueOnCapturedContext = continueOnCapturedContext;
+            _refused = !operation.TryClaimAwait(token);
         }
 
         /// <summary>True once the operation completed.</summary>
-        public bool IsCompleted => _operation.IsCompleted(_token);
+        public bool IsCompleted => _refused || _operation.IsCompleted(_token);
 
         /// <summary>Consumes the result; throws what the operation ended with.</summary>
-        public T GetResult() => _operation.GetResult(_token);
+        public T GetResult() => _refused ? throw Operation<T>.AlreadyAwaited() : _operation.GetResult(_token);
 
         /// <summary>Schedules the continuation, flowing the execution context.</summary>
         public void OnCompleted(Action continuation)
@@ -156,5 +166,5 @@ public readonly struct CancelableFuture<T>
     public override string ToString() =>
         _operation is null ? "CancelableFuture(default)" :
         _operation.Version != _token ? "CancelableFuture(consumed)" :
-        $"CancelableFuture({_operation.Opcode}, {(_operation.GetStatus(_token) == ValueTaskSourceStatus.Pending ? "pending" : "completed")})";
+        $"CancelableFuture({_operation.Opcode}, {(_operation.Status(_token) == ValueTaskSourceStatus.Pending ? "pending" : "completed")})";
 }

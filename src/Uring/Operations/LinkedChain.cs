@@ -5,8 +5,10 @@ namespace Uring;
 /// <summary>
 /// Builds a chain of linked operations (IOSQE_IO_LINK / IOSQE_IO_HARDLINK): each member starts
 /// only after the previous one succeeded (with hard links: completed). If a member fails, the
-/// rest end with -ECANCELED (<see cref="OperationCanceledException"/>). Each add returns that
-/// member's future; nothing reaches the kernel before <see cref="Submit"/>.
+/// rest end with -ECANCELED (<see cref="OperationCanceledException"/>). Every operation of the
+/// ring can be a member (the methods of this class are generated from the operation table);
+/// each add returns that member's future; nothing reaches the kernel before <see cref="Submit"/>.
+/// <see cref="LinkTimeout"/> limits the member added just before it.
 /// </summary>
 /// <remarks>
 /// Buffers move to the kernel at <see cref="Submit"/>, all or none. Several members may use the
@@ -15,7 +17,7 @@ namespace Uring;
 /// still kernel-owned for a moment. If any of them fails, the buffer is released with that last
 /// CQE. Disposing an unsubmitted chain ends its futures as cancelled. A builder is not thread-safe.
 /// </remarks>
-public sealed class LinkedChain : IDisposable
+public sealed partial class LinkedChain : IDisposable
 {
     private readonly Ring _ring;
     private readonly bool _hardLinks;
@@ -31,23 +33,6 @@ public sealed class LinkedChain : IDisposable
     /// <summary>Members added so far.</summary>
     public int Count => _members.Count;
 
-    /// <summary>Adds IORING_OP_NOP.</summary>
-    public CancelableFuture<int> Nop() => Add(_ring.BuildNop());
-
-    /// <summary>Adds IORING_OP_READ (see <see cref="Ring.Read(int, OwnershipMemory, long, int, CancellationToken)"/>).</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> Read(int fd, OwnershipMemory buffer, long offset = Ring.CurrentPosition, int length = -1) =>
-        Add(_ring.BuildReadWrite(io_uring_op.IORING_OP_READ, fd, buffer, offset, length));
-
-    /// <summary>Adds IORING_OP_WRITE.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> Write(int fd, OwnershipMemory buffer, long offset = Ring.CurrentPosition, int length = -1) =>
-        Add(_ring.BuildReadWrite(io_uring_op.IORING_OP_WRITE, fd, buffer, offset, length));
-
-    /// <summary>Adds IORING_OP_FSYNC.</summary>
-    public CancelableFuture<int> Fsync(int fd, bool dataOnly = false) => Add(_ring.BuildFsync(fd, dataOnly));
-
-    /// <summary>Adds IORING_OP_TIMEOUT (a delay inside the chain).</summary>
-    public CancelableFuture<bool> Timeout(TimeSpan delay) => Add(_ring.BuildTimeoutCore(io_uring_op.IORING_OP_TIMEOUT, delay, 0, 0));
-
     /// <summary>
     /// Adds IORING_OP_LINK_TIMEOUT for the member added just before: if that member is still
     /// running after <paramref name="timeout"/>, the kernel cancels it (its future then throws
@@ -57,16 +42,19 @@ public sealed class LinkedChain : IDisposable
     {
         if (_members.Count == 0 || _members[^1].Opcode == io_uring_op.IORING_OP_LINK_TIMEOUT)
             throw new InvalidOperationException("A link timeout must follow the operation it limits.");
-        var future = Add(_ring.BuildTimeoutCore(io_uring_op.IORING_OP_LINK_TIMEOUT, timeout, 0, 0));
+        var future = Add(LinkTimeoutOperation.Create(_ring, timeout));
         _members[^2].HasLinkTimeout = true;
         return future;
     }
+
+    /// <summary>Adds IORING_OP_FSYNC, with IORING_FSYNC_DATASYNC when <paramref name="dataOnly"/> (<see cref="Fdatasync"/>).</summary>
+    public CancelableFuture<int> Fsync(FileDescriptor fd, bool dataOnly) => dataOnly ? Fdatasync(fd) : Fsync(fd);
 
     private CancelableFuture<T> Add<T>(Operation<T> op)
     {
         if (_done)
         {
-            Ring.Recycle(op);
+            op.Discard();
             throw new InvalidOperationException("This chain was already submitted or disposed.");
         }
         op.InChain = true;
@@ -91,7 +79,7 @@ public sealed class LinkedChain : IDisposable
             _members[i].NextInChain = _members[i + 1];
         }
         _members[0].ChainLength = _members.Count;
-        _ring.StartChainCore(_members.ToArray());
+        _ring.StartChain(_members.ToArray());
     }
 
     /// <summary>Ends the futures of an unsubmitted chain as cancelled; no effect after <see cref="Submit"/>.</summary>
@@ -101,10 +89,6 @@ public sealed class LinkedChain : IDisposable
             return;
         _done = true;
         foreach (var m in _members)
-        {
-            m.Buffer = null;
-            m.Buffers = null;
-            m.FailLocally(new OperationCanceledException($"{m.Opcode} was not submitted: its chain was disposed before Submit()."));
-        }
+            m.Abort(new OperationCanceledException($"{m.Opcode} was not submitted: its chain was disposed before Submit()."));
     }
 }

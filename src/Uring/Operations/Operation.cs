@@ -3,52 +3,44 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>
-/// One submission: what to prepare (the descriptor, written by the thread that starts it),
-/// and its kernel-side state (written by the ring's owner thread only). Pooled through
-/// <see cref="Operation{T}"/>; a future names it together with a version token.
+/// One submission as the ring sees it: its place in the kernel (slot, user_data, stage), its
+/// place in a linked chain, and the hooks each operation kind implements — how to fill its SQE
+/// (<see cref="Prepare"/>), which buffers it lends to the kernel and what happens to them when
+/// the kernel is done. The kind's own arguments are fields of its own type (one type per
+/// operation kind, most of them generated from <c>operations.json</c>); the completion state is
+/// in <see cref="Operation{T}"/>.
 /// </summary>
 internal abstract unsafe class Operation
 {
     internal const int StageIdle = 0, StageQueued = 1, StageInKernel = 2, StageCompleted = 3;
 
-    // ---- descriptor ----
+    // ---- written by the thread that starts the operation ----
     internal Ring Ring = null!;
     internal io_uring_op Opcode;
-    internal int Fd, Fd2;
-    internal ulong Offset, Offset2;
-    internal uint Length, OpFlags, Mode;
-    internal long TimeoutSeconds, TimeoutNanoseconds;
-    internal OwnershipMemory? Buffer;
-    internal OwnershipMemory[]? Buffers;
-    internal byte* Path;
-    internal nuint PathSize;
-    internal Operation? CancelTarget;
-    internal short CancelTargetVersion;
-    internal byte SqeFlags;
+    internal byte SqeFlags;               // IOSQE_* ORed into the SQE: links, fixed file, buffer select
     internal Operation? NextInChain;
     internal int ChainLength = 1;
-    internal bool InChain, HasLinkTimeout, ProduceHandlesErrors;
-    internal bool CancelTargetWasQueued; // for a cancel: the target had not reached the kernel when cancel was asked
-    internal bool SubmittedByOwner;      // handed to the ring on its owner thread: from then on only that thread completes it
+    internal bool InChain, HasLinkTimeout;
+    internal bool ProduceHandlesErrors;   // a negative res goes to the kind's result code, not to MapError
+    internal bool ResolvesBeforePrepare;  // asks TryResolveWithoutKernel before taking an SQE (cancels)
+    internal bool SubmittedByOwner;       // handed to the ring on its owner thread: only that thread completes it
     internal CancellationToken Token;
     internal CancellationTokenRegistration Registration;
-    internal short StartVersion;
+    internal long StartVersion;
 
     // ---- kernel side (owner thread) ----
     internal int Slot = -1;
     internal ulong UserData;
-    internal int Stage;          // Volatile: read by other threads for quick answers
-    internal int CancelRequested; // Volatile
-    internal byte* Scratch;
+    internal int Stage;                   // Volatile: read by other threads for quick answers
+    internal int CancelRequested;         // Volatile
+    internal byte* Scratch;               // the slot's scratch memory (Ring.ScratchSize bytes)
     internal int Res;
     internal uint CqeFlags;
 
-    internal abstract short Version { get; }
+    internal abstract long Version { get; }
 
-    private static int s_cacheIndexes;
-
-    /// <summary>Numbers the <see cref="Operation{T}"/> types for the rings' per-type caches.</summary>
-    protected static int NextCacheIndex() => Interlocked.Increment(ref s_cacheIndexes) - 1;
+    /// <summary>Fills the SQE from the kind's fields (owner thread; the ring sets user_data and flags afterwards).</summary>
+    internal abstract void Prepare(io_uring_sqe* sqe);
 
     /// <summary>Delivers the result of a CQE (or of a local decision that stands for one).</summary>
     internal abstract void Complete(int res, uint cqeFlags);
@@ -56,86 +48,56 @@ internal abstract unsafe class Operation
     /// <summary>Ends an operation that never reached the kernel.</summary>
     internal abstract void FailLocally(Exception error);
 
+    /// <summary>With <see cref="ResolvesBeforePrepare"/>: ends the operation without an SQE when the
+    /// kernel has nothing left to do for it (owner thread). True when it did.</summary>
+    internal virtual bool TryResolveWithoutKernel() => false;
+
+    /// <summary>A CQE with IORING_CQE_F_MORE or IORING_CQE_F_NOTIF (owner thread). True when the
+    /// operation stays in the kernel (more CQEs follow); false to retire it with <paramref name="res"/>.</summary>
+    internal virtual bool OnAdditionalCompletion(ref int res, uint flags) => false;
+
+    // ---- what the operation lends to the kernel ----
+
+    /// <summary>Moves the operation's buffers to the kernel, all or none. In a chain,
+    /// <paramref name="chainLent"/> collects what the chain lent so far (a buffer several members
+    /// use is lent once and leased by the others).</summary>
+    /// <exception cref="BufferBusyException">A buffer cannot be lent now (nothing stays lent).</exception>
+    internal virtual void LendBuffers(List<OwnershipMemory>? chainLent) { }
+
+    /// <summary>The kernel is done (the CQE, or a failure before submission): buffers go back to
+    /// the caller on success and are released otherwise; native memory the kind allocated is freed.</summary>
+    internal virtual void GiveBack(bool success) { }
+
+    /// <summary>The kernel never answered: buffers and native memory are kept allocated forever.</summary>
+    internal virtual void Abandon() { }
+
+    /// <summary>Lending was refused or never happened: forget the buffers so that nothing touches them.</summary>
+    internal virtual void ForgetBuffers() { }
+
     internal bool IsCancelRequested => Volatile.Read(ref CancelRequested) != 0;
 
-    internal void MoveBuffersToKernel()
+    /// <summary>Ends an operation that never lent its buffers (they stay the caller's); whoever
+    /// holds its future sees <paramref name="error"/>.</summary>
+    internal void Abort(Exception error)
     {
-        if (Buffer is not null)
-        {
-            Buffer.TransferToKernel(Opcode);
-        }
-        else if (Buffers is not null)
-        {
-            var done = 0;
-            try
-            {
-                for (; done < Buffers.Length; done++)
-                    Buffers[done].TransferToKernel(Opcode);
-            }
-            catch
-            {
-                for (var i = 0; i < done; i++)
-                    Buffers[i].RollbackTransfer();
-                throw;
-            }
-        }
+        ForgetBuffers();
+        FailLocally(error);
     }
 
-    /// <summary>Success: the caller owns the buffers again.</summary>
-    internal void ReturnBuffers()
-    {
-        Buffer?.ReturnFromKernel();
-        if (Buffers is not null)
-            foreach (var b in Buffers)
-                b.ReturnFromKernel();
-    }
+    private static int s_cacheIndexes;
 
-    /// <summary>Failure or cancel, after the CQE (or before any submission): release the buffers.</summary>
-    internal void ReleaseBuffers()
-    {
-        Buffer?.ReleaseAfterKernel();
-        if (Buffers is not null)
-            foreach (var b in Buffers)
-                b.ReleaseAfterKernel();
-    }
+    /// <summary>Numbers the pooled operation types for the rings' per-type caches.</summary>
+    protected static int NextCacheIndex() => Interlocked.Increment(ref s_cacheIndexes) - 1;
 
-    internal void QuarantineBuffers()
-    {
-        Buffer?.Quarantine();
-        if (Buffers is not null)
-            foreach (var b in Buffers)
-                b.Quarantine();
-        Path = null; // may still be read by the kernel: leak it rather than free it
-    }
-
-    internal void FreePath()
-    {
-        if (Path != null)
-        {
-            NativeMemoryStatistics.Free(Path, PathSize);
-            Path = null;
-            PathSize = 0;
-        }
-    }
-
-    protected void ClearDescriptor()
+    /// <summary>Clears the state every kind shares, before the object is pooled.</summary>
+    protected void ClearCommon()
     {
         Ring = null!;
         Opcode = default;
-        Fd = Fd2 = 0;
-        Offset = Offset2 = 0;
-        Length = OpFlags = Mode = 0;
-        TimeoutSeconds = TimeoutNanoseconds = 0;
-        Buffer = null;
-        Buffers = null;
-        Path = null;
-        PathSize = 0;
-        CancelTarget = null;
-        CancelTargetVersion = 0;
         SqeFlags = 0;
         NextInChain = null;
         ChainLength = 1;
-        InChain = HasLinkTimeout = ProduceHandlesErrors = CancelTargetWasQueued = SubmittedByOwner = false;
+        InChain = HasLinkTimeout = ProduceHandlesErrors = ResolvesBeforePrepare = SubmittedByOwner = false;
         Token = default;
         Registration = default;
         Slot = -1;

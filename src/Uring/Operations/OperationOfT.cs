@@ -4,11 +4,13 @@ using System.Threading.Tasks.Sources;
 namespace Uring;
 
 /// <summary>
-/// A pooled, reusable completion source: the operation descriptor plus its completion state.
-/// The result is computed from the CQE by a static function pointer, so completing allocates
-/// nothing. The object goes back to a pool when the result is consumed (<see cref="GetResult"/>);
-/// its version changes then, which turns stale futures into <see cref="InvalidOperationException"/>s
-/// instead of wrong answers.
+/// The completion state of an operation whose result is a <typeparamref name="T"/>: a pooled,
+/// reusable completion source. Each operation kind derives from it (through
+/// <see cref="PooledOperation{TSelf, T}"/>) and computes its result in <see cref="Produce"/>, so
+/// completing allocates nothing. The object goes back to its kind's pool when the result is
+/// consumed (<see cref="GetResult(long)"/>); its 64-bit version changes then, which turns stale
+/// futures into <see cref="InvalidOperationException"/>s instead of wrong answers, however often
+/// the object is reused.
 /// </summary>
 /// <remarks>
 /// <para>The completion state is written here rather than taken from
@@ -22,14 +24,8 @@ namespace Uring;
 /// <see cref="Action{T}"/> with state (<see cref="IValueTaskSource{TResult}"/>, for
 /// <see cref="ValueTask{TResult}"/> and <see cref="Task{TResult}"/> consumers).</para>
 /// </remarks>
-internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThreadPoolWorkItem
+internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThreadPoolWorkItem
 {
-    private const int MaxPooled = 4096;
-    private static readonly Stack<Operation<T>> s_pool = new();
-
-    /// <summary>This type's slot in a ring's per-type operation caches.</summary>
-    internal static readonly int CacheIndex = NextCacheIndex();
-
     // Stands in the continuation slot when the operation completed before anyone registered.
     private static readonly object s_completedFirst = new();
 
@@ -39,30 +35,32 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
     private object? _schedulingContext;    // SynchronizationContext or TaskScheduler
     private bool _asyncContinuations;
     private int _completed;                // 0/1, volatile
-    private short _version;
+    private long _version;                 // CancelableFuture tokens; never wraps in practice
+    private bool _awaitClaimed;           // an awaiter was handed out for this version (see TryClaimAwait)
     private T _result = default!;
     private ExceptionDispatchInfo? _error;
-    private delegate*<Operation, T> _produce;
     private ManualResetEventSlim? _event;
     private int _hasWaiter;
 
-    internal override short Version => _version;
+    internal override long Version => _version;
 
-    internal static Operation<T> Rent(Ring ring, Bindings.io_uring_op opcode, delegate*<Operation, T> produce, bool asyncContinuations, bool onOwnerThread)
+    /// <summary>The result, computed from <see cref="Operation.Res"/>, <see cref="Operation.CqeFlags"/>,
+    /// the scratch memory and the kind's fields once the kernel is done (owner thread).</summary>
+    protected abstract T Produce();
+
+    /// <summary>Clears the kind's own fields before the object is pooled.</summary>
+    protected abstract void ClearFields();
+
+    /// <summary>Puts the cleared object back into its kind's pool (or <paramref name="ring"/>'s owner-thread cache).</summary>
+    protected abstract void ReturnToPool(Ring? ring);
+
+    /// <summary>Binds a fresh or pooled object to a ring and an opcode (see <see cref="PooledOperation{TSelf, T}"/>).</summary>
+    protected void Bind(Ring ring, Bindings.io_uring_op opcode)
     {
-        var op = onOwnerThread ? ring.TakeCachedOperation<T>() : null;
-        if (op is null)
-        {
-            lock (s_pool)
-                s_pool.TryPop(out op);
-            op ??= new Operation<T>();
-        }
-        op.Ring = ring;
-        op.Opcode = opcode;
-        op._produce = produce;
-        op._asyncContinuations = asyncContinuations;
-        op.StartVersion = op._version;
-        return op;
+        Ring = ring;
+        Opcode = opcode;
+        _asyncContinuations = ring.ContinuationsRunAsynchronously;
+        StartVersion = _version;
     }
 
     internal override void Complete(int res, uint cqeFlags)
@@ -72,21 +70,20 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         Volatile.Write(ref Stage, StageCompleted);
         if (Token.CanBeCanceled)
             Registration.Unregister();
-        FreePath();
 
         T value = default!;
         Exception? error = null;
         if (res < 0 && !ProduceHandlesErrors)
         {
             error = Ring.MapError(this, res);
-            ReleaseBuffers();
+            GiveBack(success: false);
         }
         else
         {
-            ReturnBuffers();
+            GiveBack(success: true);
             try
             {
-                value = _produce(this);
+                value = Produce();
             }
             catch (Exception e)
             {
@@ -96,13 +93,25 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         Signal(value, error);
     }
 
+    /// <summary>Ends an operation nobody holds a future for yet (its creation or start failed) and recycles it.</summary>
+    internal void Discard()
+    {
+        Abort(new InvalidOperationException("not started"));
+        try
+        {
+            GetResult(_version);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     internal override void FailLocally(Exception error)
     {
         Volatile.Write(ref Stage, StageCompleted);
         if (Token.CanBeCanceled)
             Registration.Unregister();
-        FreePath();
-        ReleaseBuffers();
+        GiveBack(success: false);
         Signal(default!, error);
     }
 
@@ -171,29 +180,53 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
             ((Action<object?>)continuation!)(_continuationState);
     }
 
-    /// <summary>Registers an <c>await</c> continuation (<see cref="CancelableFuture{T}"/>'s awaiters).</summary>
-    internal void OnCompleted(Action continuation, short token, bool flowExecutionContext, bool continueOnCapturedContext)
+
+    /// <summary>
+    /// Gives the right to await this version to the first awaiter that asks. A second awaiter of
+    /// the same pending future gets false and is built so that its <c>GetResult</c> throws in the
+    /// awaiting method: an exception it can catch, rather than one thrown inside the async
+    /// machinery (which would end the process).
+    /// </summary>
+    internal bool TryClaimAwait(long token)
     {
-        CheckToken(token);
-        CheckNotAwaited();
-        if (flowExecutionContext)
-            _executionContext = ExecutionContext.Capture();
+        if (token != _version)
+            return true; // stale: IsCompleted/GetResult report it
+        if (_awaitClaimed)
+            return false;
+        _awaitClaimed = true;
+        return true;
+    }
+
+    /// <summary>Registers an <c>await</c> continuation (<see cref="CancelableFuture{T}"/>'s awaiters). Never throws:
+    /// a continuation that cannot be registered is run on the thread pool, where its GetResult reports why.</summary>
+    internal void OnCompleted(Action continuation, long token, bool flowExecutionContext, bool continueOnCapturedContext)
+    {
+        var executionContext = flowExecutionContext ? ExecutionContext.Capture() : null;
+        if (token != _version || IsAwaitedByAnother())
+        {
+            Refuse(continuation, null, executionContext);
+            return;
+        }
+        _executionContext = executionContext;
         if (continueOnCapturedContext)
             _schedulingContext = CaptureSchedulingContext();
-        Register(continuation);
+        Register(continuation, null);
     }
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        CheckToken(token);
-        CheckNotAwaited();
-        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0)
-            _executionContext = ExecutionContext.Capture();
+        var executionContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
+        if (token != (short)_version || IsAwaitedByAnother())
+        {
+            Refuse(continuation, state, executionContext);
+            return;
+        }
+        _executionContext = executionContext;
         if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0)
             _schedulingContext = CaptureSchedulingContext();
         _continuationState = state;
-        Register(continuation);
+        Register(continuation, state);
     }
 
     private static object? CaptureSchedulingContext()
@@ -205,7 +238,10 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         return scheduler == TaskScheduler.Default ? null : scheduler;
     }
 
-    private void Register(object continuation)
+    private bool IsAwaitedByAnother() =>
+        Volatile.Read(ref _continuation) is { } registered && !ReferenceEquals(registered, s_completedFirst);
+
+    private void Register(object continuation, object? state)
     {
         object? previous;
         if (SubmittedByOwner && Ring.IsOnOwnerStack)
@@ -229,7 +265,11 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
                 return;
         }
         if (!ReferenceEquals(previous, s_completedFirst))
-            throw AlreadyAwaited();
+        {
+            // Two awaits raced for one future (the earlier check did not see the other one).
+            Refuse(continuation, state, _executionContext);
+            return;
+        }
         // Completed in the meantime. Run it on the thread pool rather than here, which could
         // dive deep into the stack of whoever is registering. The completing thread publishes
         // _completed right after its exchange; the continuation will read it.
@@ -243,17 +283,38 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
 
-    // Before a second registration overwrites the first one's contexts (Register checks again, atomically).
-    private void CheckNotAwaited()
+    /// <summary>
+    /// A continuation this object will not hold (a second await, or an await of a consumed
+    /// future) runs on the thread pool at once; its GetResult then throws
+    /// <see cref="InvalidOperationException"/> in the awaiting code. Throwing here instead would
+    /// happen inside the async method builder, which rethrows on the thread pool and ends the process.
+    /// </summary>
+    private static void Refuse(object continuation, object? state, ExecutionContext? executionContext) =>
+        ThreadPool.UnsafeQueueUserWorkItem(new RefusedContinuation(continuation, state, executionContext), preferLocal: false);
+
+    private sealed class RefusedContinuation(object continuation, object? state, ExecutionContext? executionContext) : IThreadPoolWorkItem
     {
-        if (Volatile.Read(ref _continuation) is { } registered && !ReferenceEquals(registered, s_completedFirst))
-            throw AlreadyAwaited();
+        public void Execute()
+        {
+            if (executionContext is null)
+                Run();
+            else
+                ExecutionContext.Run(executionContext, static s => ((RefusedContinuation)s!).Run(), this);
+        }
+
+        private void Run()
+        {
+            if (continuation is Action action)
+                action();
+            else
+                ((Action<object?>)continuation)(state);
+        }
     }
 
-    private static InvalidOperationException AlreadyAwaited() =>
+    internal static InvalidOperationException AlreadyAwaited() =>
         new("This CancelableFuture is already awaited: a future's result can be awaited once.");
 
-    private void CheckToken(short token)
+    private void CheckToken(long token)
     {
         if (token != _version)
             throw Consumed();
@@ -262,14 +323,14 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
     private static InvalidOperationException Consumed() =>
         new("This CancelableFuture's result was already consumed (a future's result can be read or awaited once).");
 
-    internal bool IsCompleted(short token)
+    internal bool IsCompleted(long token)
     {
         CheckToken(token);
         return Volatile.Read(ref _completed) != 0;
     }
 
     /// <summary>Blocks until completion or timeout; on the ring's owner thread it drives the ring instead of blocking.</summary>
-    internal bool WaitCompleted(short token, int timeoutMs)
+    internal bool WaitCompleted(long token, int timeoutMs)
     {
         if (IsCompleted(token))
             return true;
@@ -302,10 +363,10 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         }
     }
 
-    public T GetResult(short token)
+    public T GetResult(long token)
     {
         if (token != _version || Volatile.Read(ref _completed) == 0)
-            throw token != _version ? Consumed() : new InvalidOperationException("The operation has not completed yet; await the future or Wait() for it first.");
+            throw token != _version ? Consumed() : NotCompleted();
         var result = _result;
         var error = _error;
         Recycle();
@@ -313,7 +374,14 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         return result;
     }
 
-    public ValueTaskSourceStatus GetStatus(short token)
+    private static InvalidOperationException NotCompleted() =>
+        new("The operation has not completed yet; await the future or Wait() for it first (or it is awaited twice).");
+
+    // ValueTask's token is 16 bits: a ValueTask follows ValueTask's rules (used once, never after its result).
+    T IValueTaskSource<T>.GetResult(short token) => GetResult((short)_version == token ? _version : _version - 1);
+
+    /// <summary>The state without consuming anything (for display and ValueTask).</summary>
+    internal ValueTaskSourceStatus Status(long token)
     {
         CheckToken(token);
         if (Volatile.Read(ref _completed) == 0)
@@ -323,11 +391,13 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
             error.SourceException is OperationCanceledException ? ValueTaskSourceStatus.Canceled : ValueTaskSourceStatus.Faulted;
     }
 
+    ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token) => Status((short)_version == token ? _version : _version - 1);
+
     private void Recycle()
     {
-        var cached = Ring is { } ring && ring.TryCacheOperation(this); // (the cache is the owner thread's: nobody rents before we return)
-        ClearDescriptor();
-        _produce = null;
+        var ring = Ring;
+        ClearCommon();
+        ClearFields();
         _continuation = null;
         _continuationState = null;
         _executionContext = null;
@@ -335,15 +405,10 @@ internal sealed unsafe class Operation<T> : Operation, IValueTaskSource<T>, IThr
         _result = default!;
         _error = null;
         _completed = 0;
+        _awaitClaimed = false;
         _version++;
         Volatile.Write(ref _hasWaiter, 0);
         _event?.Reset();
-        if (cached)
-            return;
-        lock (s_pool)
-        {
-            if (s_pool.Count < MaxPooled)
-                s_pool.Push(this);
-        }
+        ReturnToPool(ring);
     }
 }

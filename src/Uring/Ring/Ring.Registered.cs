@@ -1,9 +1,8 @@
-using System.Net.Sockets;
 using Uring.Bindings;
 
 namespace Uring;
 
-// Registered (fixed) files and buffers, and the operations that use them.
+// Registered (fixed) files and buffers; the operations that use them are in the table.
 public sealed unsafe partial class Ring
 {
     private RegisteredFileTable? _fileTable;
@@ -51,70 +50,17 @@ public sealed unsafe partial class Ring
 
     internal void ForgetBufferTable(RegisteredBufferTable table) => Interlocked.CompareExchange(ref _bufferTable, null, table);
 
-    /// <summary>IORING_OP_READ_FIXED from <paramref name="fd"/> at <paramref name="offset"/> into a registered buffer.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> ReadFixed(int fd, RegisteredBuffer buffer, long offset, int length = -1, CancellationToken cancellationToken = default) =>
-        Start(BuildFixed(io_uring_op.IORING_OP_READ_FIXED, fd, buffer, offset, length), cancellationToken);
-
-    /// <summary>IORING_OP_READ_FIXED from a registered file into a registered buffer.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> ReadFixed(RegisteredFile file, RegisteredBuffer buffer, long offset, int length = -1, CancellationToken cancellationToken = default) =>
-        Start(UseRegisteredFile(BuildFixed(io_uring_op.IORING_OP_READ_FIXED, 0, buffer, offset, length), file), cancellationToken);
-
-    /// <summary>IORING_OP_WRITE_FIXED of a registered buffer to <paramref name="fd"/> at <paramref name="offset"/>.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> WriteFixed(int fd, RegisteredBuffer buffer, long offset, int length = -1, CancellationToken cancellationToken = default) =>
-        Start(BuildFixed(io_uring_op.IORING_OP_WRITE_FIXED, fd, buffer, offset, length), cancellationToken);
-
-    /// <summary>IORING_OP_WRITE_FIXED of a registered buffer to a registered file.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> WriteFixed(RegisteredFile file, RegisteredBuffer buffer, long offset, int length = -1, CancellationToken cancellationToken = default) =>
-        Start(UseRegisteredFile(BuildFixed(io_uring_op.IORING_OP_WRITE_FIXED, 0, buffer, offset, length), file), cancellationToken);
-
-    /// <summary>IORING_OP_SEND_ZC from a registered buffer (no page pinning per send); completes with the notification, like <see cref="SendZeroCopy(int, OwnershipMemory, int, MessageFlags, CancellationToken)"/>.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> SendZeroCopy(int fd, RegisteredBuffer buffer, int length = -1, MessageFlags flags = MessageFlags.None, CancellationToken cancellationToken = default)
+    internal void CheckRegisteredBuffer(RegisteredBuffer buffer, string name)
     {
-        CheckRegisteredBuffer(buffer);
-        var op = BuildSendRecv(io_uring_op.IORING_OP_SEND_ZC, fd, buffer.Memory, length, flags);
-        op.Mode = (uint)buffer.Index;
-        op.Offset = 1; // registered buffer
-        return Start(op, cancellationToken);
-    }
-
-    /// <summary>IORING_OP_SEND on a registered file.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> Send(RegisteredFile file, OwnershipMemory buffer, int length = -1, MessageFlags flags = MessageFlags.None, CancellationToken cancellationToken = default) =>
-        Start(UseRegisteredFile(BuildSendRecv(io_uring_op.IORING_OP_SEND, 0, buffer, length, flags), file), cancellationToken);
-
-    /// <summary>IORING_OP_RECV on a registered file.</summary>
-    public CancelableFuture<BufferResult<OwnershipMemory>> Receive(RegisteredFile file, OwnershipMemory buffer, int length = -1, MessageFlags flags = MessageFlags.None, CancellationToken cancellationToken = default) =>
-        Start(UseRegisteredFile(BuildSendRecv(io_uring_op.IORING_OP_RECV, 0, buffer, length, flags), file), cancellationToken);
-
-    private Operation<BufferResult<OwnershipMemory>> BuildFixed(io_uring_op opcode, int fd, RegisteredBuffer buffer, long offset, int length)
-    {
-        CheckRegisteredBuffer(buffer);
-        var op = BuildReadWrite(opcode, fd, buffer.Memory, offset, length);
-        op.Mode = (uint)buffer.Index;
-        return op;
-    }
-
-    private void CheckRegisteredBuffer(RegisteredBuffer buffer)
-    {
+        if (buffer.Memory is null)
+            throw new ArgumentException("A default RegisteredBuffer names no buffer.", name);
         var table = BufferTable ?? throw new InvalidOperationException("This ring has no registered buffer table (RegisterBuffers).");
         table.CheckRegistered(buffer);
     }
 
-    private Operation<T> UseRegisteredFile<T>(Operation<T> op, RegisteredFile file)
+    internal void CheckRegisteredFile(RegisteredFile file, string name)
     {
-        var table = FileTable;
-        try
-        {
-            if (table is null)
-                throw new InvalidOperationException("This ring has no registered file table (RegisterFiles).");
-            table.CheckInUse(file);
-        }
-        catch
-        {
-            Recycle(op);
-            throw;
-        }
-        op.Fd = file.Index;
-        op.SqeFlags |= (byte)Constants.IOSQE_FIXED_FILE;
-        return op;
+        var table = FileTable ?? throw new InvalidOperationException("This ring has no registered file table (RegisterFiles).");
+        table.CheckInUse(file);
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 using Uring.Bindings;
 
@@ -10,13 +11,18 @@ namespace Uring;
 /// </summary>
 internal abstract unsafe class MultishotOperation : Operation
 {
-    internal override short Version => 0; // not pooled: one object per stream
-
-    /// <summary>Fills the SQE (owner thread, each time the operation is armed).</summary>
-    internal abstract void PrepareSqe(io_uring_sqe* sqe);
+    internal override long Version => 0; // not pooled: one object per stream
 
     /// <summary>A CQE with IORING_CQE_F_MORE (owner thread).</summary>
     internal abstract void OnIntermediateCompletion(int res, uint flags);
+
+    internal sealed override bool OnAdditionalCompletion(ref int res, uint flags)
+    {
+        if ((flags & Constants.IORING_CQE_F_MORE) == 0)
+            return false;
+        OnIntermediateCompletion(res, flags);
+        return true;
+    }
 }
 
 /// <summary>What a stream does after the last CQE of one arming.</summary>
@@ -49,10 +55,17 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     private bool _started, _waiting, _armed, _parked, _finished, _stopRequested;
     private Exception? _error, _stopError;
 
-    protected MultishotStream(Ring ring, io_uring_op opcode, CancellationToken token)
+    private readonly FileDescriptor _file;
+    private SafeHandle? _fileReference; // a handle stays referenced from the first arming to the end of the stream
+
+    /// <summary>The fd the request is armed on (valid once the stream has begun).</summary>
+    protected int Fd { get; private set; }
+
+    protected MultishotStream(Ring ring, io_uring_op opcode, FileDescriptor file, CancellationToken token)
     {
         Ring = ring;
         Opcode = opcode;
+        _file = file;
         _token = token;
         _core.RunContinuationsAsynchronously = ring.ContinuationsRunAsynchronously;
     }
@@ -118,6 +131,18 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             _stopRequested = true;
             _stopError = new OperationCanceledException(_token);
             Finish(_stopError);
+            return;
+        }
+        try
+        {
+            byte ignored = 0;
+            Fd = _file.Acquire(Ring, ref ignored, ref _fileReference, "fd");
+        }
+        catch (Exception e)
+        {
+            _stopRequested = true;
+            _stopError = e;
+            Finish(e);
             return;
         }
         _armed = true;
@@ -275,6 +300,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             wasWaiting = _waiting;
             _waiting = false;
         }
+        FileDescriptor.Release(ref _fileReference); // the kernel is done with the fd: no request is armed any more
         _quiesced.TrySetResult();
         if (wasWaiting)
         {
@@ -303,14 +329,33 @@ internal sealed class MultishotEnumerable<T>(Func<CancellationToken, MultishotSt
 internal sealed unsafe class MultishotAccept : MultishotStream<int>
 {
     private const int ECONNABORTED = 103, EINTR = 4, EAGAIN = 11, EINVAL = 22;
-
-    public MultishotAccept(Ring ring, int listenFd, CancellationToken token)
-        : base(ring, io_uring_op.IORING_OP_ACCEPT, token)
+    private MultishotAccept(Ring ring, FileDescriptor listenFd, CancellationToken token)
+        : base(ring, io_uring_op.IORING_OP_ACCEPT, listenFd, token)
     {
-        Fd = listenFd;
     }
 
-    internal override void PrepareSqe(io_uring_sqe* sqe) =>
+    /// <summary>The stream behind <see cref="Ring.AcceptMultishot"/>; each enumeration arms its own request.</summary>
+    internal static IAsyncEnumerable<int> Open(Ring ring, FileDescriptor listenFd)
+    {
+        listenFd.Check(nameof(listenFd), allowRegistered: false);
+        SafeHandle? reference = null;
+        byte flags = 0;
+        var fd = listenFd.Acquire(ring, ref flags, ref reference, nameof(listenFd));
+        try
+        {
+            // Checked here so that a later EINVAL can only mean that the listener was shut down.
+            if (!SocketNative.IsListening(fd))
+                throw new ArgumentException($"fd {fd} is not a listening socket.", nameof(listenFd));
+            ring.CheckCanStart(io_uring_op.IORING_OP_ACCEPT);
+        }
+        finally
+        {
+            FileDescriptor.Release(ref reference);
+        }
+        return new MultishotEnumerable<int>(ct => new MultishotAccept(ring, listenFd, ct));
+    }
+
+    internal override void Prepare(io_uring_sqe* sqe) =>
         Liburing.io_uring_prep_multishot_accept(sqe, Fd, null, null, SocketNative.SOCK_CLOEXEC);
 
     protected override MultishotNext OnCompletion(int res, uint flags, bool last, out Exception? error)
@@ -337,19 +382,28 @@ internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
 {
     private const int ENOBUFS = 105;
     private readonly BufferRing _buffers;
+    private readonly MessageFlags _flags;
 
-    public MultishotReceive(Ring ring, int fd, BufferRing buffers, uint msgFlags, CancellationToken token)
-        : base(ring, io_uring_op.IORING_OP_RECV, token)
+    private MultishotReceive(Ring ring, FileDescriptor fd, BufferRing buffers, MessageFlags flags, CancellationToken token)
+        : base(ring, io_uring_op.IORING_OP_RECV, fd, token)
     {
-        Fd = fd;
-        OpFlags = msgFlags;
+        _flags = flags;
         _buffers = buffers;
         SqeFlags = (byte)Constants.IOSQE_BUFFER_SELECT;
     }
 
-    internal override void PrepareSqe(io_uring_sqe* sqe)
+    /// <summary>The stream behind <see cref="Ring.ReceiveMultishot"/>; each enumeration arms its own request.</summary>
+    internal static IAsyncEnumerable<ProvidedBuffer> Open(Ring ring, FileDescriptor fd, BufferRing bufferRing, MessageFlags flags)
     {
-        Liburing.io_uring_prep_recv_multishot(sqe, Fd, null, 0, (int)OpFlags);
+        fd.Check(nameof(fd), allowRegistered: false);
+        ring.CheckBufferRing(bufferRing, nameof(bufferRing));
+        ring.CheckCanStart(io_uring_op.IORING_OP_RECV);
+        return new MultishotEnumerable<ProvidedBuffer>(ct => new MultishotReceive(ring, fd, bufferRing, flags, ct));
+    }
+
+    internal override void Prepare(io_uring_sqe* sqe)
+    {
+        Liburing.io_uring_prep_recv_multishot(sqe, Fd, null, 0, (int)_flags);
         Liburing.io_uring_sqe_set_buf_group(sqe, _buffers.GroupId);
     }
 

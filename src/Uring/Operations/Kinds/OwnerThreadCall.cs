@@ -9,7 +9,7 @@ namespace Uring;
 /// io_uring_register calls, which an IORING_SETUP_SINGLE_ISSUER ring accepts only from the
 /// thread that owns it.
 /// </summary>
-internal sealed class OwnerThreadCall : Operation
+internal sealed unsafe class OwnerThreadCall : Operation
 {
     private readonly Func<IntPtr> _action;
     private readonly ManualResetEventSlim _done = new();
@@ -19,11 +19,13 @@ internal sealed class OwnerThreadCall : Operation
     public OwnerThreadCall(Ring ring, Func<IntPtr> action)
     {
         Ring = ring;
-        Opcode = io_uring_op.IORING_OP_LAST; // not a real opcode: the loop's Prepare hands it to PrepareNetworkOperation, which prepares a NOP
+        Opcode = io_uring_op.IORING_OP_NOP;
         _action = action;
     }
 
-    internal override short Version => 0;
+    internal override long Version => 0;
+
+    internal override void Prepare(io_uring_sqe* sqe) => Liburing.io_uring_prep_nop(sqe); // the callback runs when its CQE is dispatched
 
     internal override void Complete(int res, uint cqeFlags)
     {

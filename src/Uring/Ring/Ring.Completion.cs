@@ -1,0 +1,109 @@
+using Uring.Bindings;
+
+namespace Uring;
+
+// Completion dispatch (owner thread): CQEs are copied out of the CQ in batches, the CQ is
+// advanced, and only then does each completion reach its operation — whose continuation may
+// start more operations, or wait synchronously on another one.
+public sealed unsafe partial class Ring
+{
+    private const int ReapBatch = 64;
+    private const ulong WakeUserData = InternalTag | 1;
+
+    // CQEs copied out of the CQ and not dispatched yet (a power-of-two ring buffer).
+    private ulong[] _pendingUserData = new ulong[256];
+    private int[] _pendingResults = new int[256];
+    private uint[] _pendingFlags = new uint[256];
+    private int _pendingHead, _pendingCount;
+
+    /// <summary>
+    /// Copies ready CQEs into the pending list, frees their CQ slots, then dispatches the list.
+    /// Continuations run inside Dispatch and may re-enter (a synchronous Wait on the owner
+    /// thread): the nested call dispatches from the same list, so a completion already copied
+    /// out of the CQ is never stranded behind the continuation that waits for it.
+    /// </summary>
+    private int Reap()
+    {
+        var total = 0;
+        var cqes = stackalloc io_uring_cqe*[ReapBatch];
+        while (!_shutdownDone)
+        {
+            var n = (int)Liburing.io_uring_peek_batch_cqe(_ring, cqes, ReapBatch);
+            if (n > 0)
+            {
+                EnsurePendingCapacity(n);
+                for (var i = 0; i < n; i++)
+                {
+                    var at = (_pendingHead + _pendingCount) & (_pendingUserData.Length - 1);
+                    _pendingUserData[at] = cqes[i]->user_data;
+                    _pendingResults[at] = cqes[i]->res;
+                    _pendingFlags[at] = cqes[i]->flags;
+                    _pendingCount++;
+                }
+                // Free the CQ slots before running continuations, which may submit more.
+                Liburing.io_uring_cq_advance(_ring, (uint)n);
+            }
+            if (_pendingCount == 0)
+                break;
+            while (_pendingCount > 0)
+            {
+                var at = _pendingHead;
+                _pendingHead = (_pendingHead + 1) & (_pendingUserData.Length - 1);
+                _pendingCount--;
+                total++;
+                Dispatch(_pendingUserData[at], _pendingResults[at], _pendingFlags[at]);
+                if (_shutdownDone)
+                    return total; // a continuation disposed the ring
+            }
+            if (n < ReapBatch)
+                break;
+        }
+        return total;
+    }
+
+    private void EnsurePendingCapacity(int extra)
+    {
+        if (_pendingCount + extra <= _pendingUserData.Length)
+            return;
+        var size = _pendingUserData.Length;
+        while (size < _pendingCount + extra)
+            size *= 2;
+        var ud = new ulong[size];
+        var res = new int[size];
+        var fl = new uint[size];
+        for (var i = 0; i < _pendingCount; i++)
+        {
+            var from = (_pendingHead + i) & (_pendingUserData.Length - 1);
+            ud[i] = _pendingUserData[from];
+            res[i] = _pendingResults[from];
+            fl[i] = _pendingFlags[from];
+        }
+        _pendingUserData = ud;
+        _pendingResults = res;
+        _pendingFlags = fl;
+        _pendingHead = 0;
+    }
+
+    private void Dispatch(ulong userData, int res, uint flags)
+    {
+        if ((userData & InternalTag) != 0)
+        {
+            _internalInKernel--;
+            if (userData == WakeUserData)
+            {
+                _wakeArmed = false;
+                _crossThread.WakeConsumed();
+            }
+            return;
+        }
+        if (_slots.Find(userData) is not { } op)
+            return;
+        // IORING_CQE_F_MORE: more CQEs follow for this user_data (multishot, zero-copy send), so the
+        // operation keeps its slot; F_NOTIF ends a zero-copy send. The kind decides.
+        if ((flags & (Constants.IORING_CQE_F_MORE | Constants.IORING_CQE_F_NOTIF)) != 0 && op.OnAdditionalCompletion(ref res, flags))
+            return;
+        _slots.Release(op.Slot);
+        _inKernel--;
+        op.Complete(res, flags);
+    }
+}
