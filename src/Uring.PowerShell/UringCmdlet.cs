@@ -51,15 +51,18 @@ public abstract class UringCmdlet : PSCmdlet, IDisposable
     /// waits for its CQE and throws <see cref="PipelineStoppedException"/>.</summary>
     protected T Await<T>(CancelableFuture<T> future)
     {
-        while (!future.Wait(s_waitSlice))
+        // Stopping is checked before every wait, not only when one times out: a copy of small
+        // blocks completes each operation within the slice and would otherwise never look.
+        while (true)
         {
             if (Stopping)
             {
                 CancelAndDrain(future);
                 throw new PipelineStoppedException();
             }
+            if (future.Wait(s_waitSlice))
+                return future.GetAwaiter().GetResult();
         }
-        return future.GetAwaiter().GetResult();
     }
 
     /// <summary>Cancels <paramref name="future"/> in the kernel and consumes it once its CQE has
