@@ -360,17 +360,13 @@ Describe 'Copy-UringFile' {
         $target = Join-Path $dir 'copy.bin'
         $fds = Get-WatchedFd $TestDrive
         $shell = New-UringRunspaceShell
-        try {
-            # one byte per read and write: millions of operations, so the copy is still running when stopped
-            $null = $shell.AddCommand('Copy-UringFile').AddParameter('LiteralPath', $source).AddParameter('Destination', $target).AddParameter('BlockSize', 1).AddParameter('Depth', 1)
-            $null = $shell.BeginInvoke()
-            Wait-Until { (Test-Path $target) -and (Get-Item $target).Length -gt 0 }
-            Stop-ShellWithin $shell | Should -BeTrue -Because 'Ctrl+C must end a copy'
-            $shell.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally {
-            $shell.Dispose()
-        }
+        # one byte per read and write: millions of operations, so the copy is still running when stopped
+        $null = $shell.AddCommand('Copy-UringFile').AddParameter('LiteralPath', $source).AddParameter('Destination', $target).AddParameter('BlockSize', 1).AddParameter('Depth', 1)
+        $null = $shell.BeginInvoke()
+        Wait-Until { (Test-Path $target) -and (Get-Item $target).Length -gt 0 }
+        Stop-ShellWithin $shell | Should -BeTrue -Because 'Ctrl+C must end a copy' # (a copy that goes on is left to end with the process)
+        $shell.InvocationStateInfo.State | Should -Be 'Stopped'
+        $shell.Dispose()
         Test-Path $target | Should -BeFalse
         Get-WatchedFd $TestDrive | Should -Be $fds
     }
