@@ -49,9 +49,10 @@ switch ($Command) {
         Write-Step 'fetching the pinned default liburing'
         Invoke-Checked bash @('liburing-headers/fetch.sh') | Out-Null
         Invoke-Generator (@('generate') + $Rest)
-        $changes = & git status --porcelain -- src/Bindings/Generated
-        if (-not $changes) { Write-Step 'src/Bindings/Generated is identical to the checked-in bindings' }
-        else { Write-Step 'src/Bindings/Generated differs from the checked-in bindings:'; $changes | ForEach-Object { [Console]::Error.WriteLine($_) } }
+        $generated = @('src/Bindings/Generated', 'python/uring/_errno.py')
+        $changes = & git status --porcelain -- @generated
+        if (-not $changes) { Write-Step "$($generated -join ' '): identical to the checked-in files" }
+        else { Write-Step "$($generated -join ' '): differ from the checked-in files:"; $changes | ForEach-Object { [Console]::Error.WriteLine($_) } }
     }
     'test' {
         # The test run is build.sh's: one definition of what "all tests" means (the C# and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Uring build entry point (build.ps1 mirrors it for PowerShell users).
-#   ./build.sh generate   regenerate src/Bindings/Generated from the pinned default liburing
-#                         and print what changed against the checked-in bindings
+#   ./build.sh generate   regenerate src/Bindings/Generated and python/uring/_errno.py from the
+#                         pinned default liburing and print what changed against the checked-in files
+#                         (uring-gen generate's options pass through: --verbose, -g GEN, --sysroot DIR, ...)
 #   ./build.sh test       build everything and run every test (xunit, Python, Pester);
 #                         ends with "N passed, N failed, N skipped"
 #   ./build.sh bench      run the benchmarks (see bench/README.md)
@@ -38,6 +39,9 @@ ensure_pwsh() {
   dotnet tool restore >/dev/null || { echo "error: dotnet tool restore could not install pwsh" >&2; exit 1; }
 }
 
+# What `uring-gen generate` writes for the pinned default: checked in, never edited by hand.
+generated_paths=(src/Bindings/Generated python/uring/_errno.py)
+
 generator() {
   dotnet build generator/Uring.Generator.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
   dotnet generator/bin/Release/net10.0/uring-gen.dll "$@"
@@ -55,12 +59,12 @@ cmd_generate() {
   end=$(date +%s%N)
   log "uring-gen generate: $(( (end - start) / 1000000 )) ms wall clock, process start included"
   if git rev-parse --git-dir >/dev/null 2>&1; then
-    local changes; changes="$(git status --porcelain -- src/Bindings/Generated | wc -l)"
+    local changes; changes="$(git status --porcelain -- "${generated_paths[@]}" | wc -l)"
     if [ "$changes" -eq 0 ]; then
-      log "src/Bindings/Generated is identical to the checked-in bindings"
+      log "${generated_paths[*]}: identical to the checked-in files"
     else
-      log "src/Bindings/Generated differs from the checked-in bindings in $changes files:"
-      git status --short -- src/Bindings/Generated >&2
+      log "${generated_paths[*]}: $changes files differ from the checked-in ones:"
+      git status --short -- "${generated_paths[@]}" >&2
     fi
   fi
 }
@@ -82,12 +86,13 @@ check() {  # check NAME COMMAND...: a script-level test, counted like the others
 
 regenerated_default_is_clean() {
   generator generate >/dev/null
-  local dirty; dirty="$(git status --porcelain -- src/Bindings/Generated)"
-  [ -z "$dirty" ] || { echo "regenerating changed the checked-in bindings:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- src/Bindings/Generated >&2; return 1; }
+  local dirty; dirty="$(git status --porcelain -- "${generated_paths[@]}")"
+  [ -z "$dirty" ] || { echo "regenerating changed the checked-in generated files:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- "${generated_paths[@]}" >&2; return 1; }
 }
 
 # Everything the operation table feeds (uring-gen operations); generated files are checked in.
-operation_outputs=(src/Uring/Operations/Generated src/Uring/Ring/Ring.Operations.g.cs src/Uring/Operations/LinkedChain.g.cs)
+operation_outputs=(src/Uring/Operations/Generated src/Uring/Ring/Ring.Operations.g.cs src/Uring/Operations/LinkedChain.g.cs
+  src/Scripting/Exports.Operations.g.cs python/uring/_operations.py docs/operations.md)
 operation_outputs_are_clean() {
   generator operations >/dev/null
   local dirty; dirty="$(git status --porcelain -- "${operation_outputs[@]}")"

@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sysroot=$(liburing-headers/fetch.sh 2.15 | tail -n 1)
+sysroot=$(liburing-headers/fetch.sh | tail -n 1)
 examples="$sysroot/usr/share/doc/liburing-dev/examples"
 gcc -O2 -o "$work/echo_load" bench/native/echo_load.c
 gcc -O2 -D_GNU_SOURCE -I bench/native -isystem "$sysroot/usr/include" \

@@ -3,32 +3,42 @@ using Uring.Generator.Model;
 
 namespace Uring.Generator;
 
-/// <summary>One pinned generation taken from headers to model to files.</summary>
+/// <summary>One generation taken from headers to model to files.</summary>
 internal static class Generation
 {
     public sealed record Result(ApiModel Model, TimeSpan ParseTime, TimeSpan ModelTime);
 
+    /// <summary>
+    /// A pinned generation. Its errno table comes from the default generation's uapi headers, so
+    /// that every pinned generation, and the same liburing with another linux-libc-dev, shares
+    /// one table: errno values are kernel ABI, and newer uapi headers only add names (Linux 7.x
+    /// adds EFTYPE), so reading them from whichever uapi a pin uses would make the output depend on it.
+    /// </summary>
     public static Result Build(Pins pins, string generation)
     {
-        var sysroot = pins.Fetch(generation);
+        var source = HeaderSource.FromSysroot(pins.Fetch(generation));
+        var errnoSource = generation == pins.DefaultGeneration ? source : HeaderSource.FromSysroot(pins.Fetch(pins.DefaultGeneration));
+        return Build(source, errnoSource, fallbackName: pins.LiburingVersion(generation));
+    }
+
+    /// <summary>Headers and library from anywhere (a user's own liburing): errno names from the same headers.</summary>
+    public static Result Build(HeaderSource source, HeaderSource? errnoSource = null, string? fallbackName = null)
+    {
         var clock = Stopwatch.StartNew();
-        var (library, isFfi) = Exports.FindLibrary(sysroot);
-        var parser = new HeaderParser(sysroot, generation, Pins.Packages(sysroot), Exports.Read(library));
+        var parser = new HeaderParser(source, Exports.Read(source.Library));
         var model = parser.Parse();
-        // Name the model after the liburing release, not the pin: two pins that differ only in
-        // their uapi headers must give identical output.
-        var liburingDev = model.Packages.FirstOrDefault(p => p.StartsWith("liburing-dev=", StringComparison.Ordinal));
-        if (liburingDev is not null)
-            model = model with { Generation = liburingDev["liburing-dev=".Length..].Split('-')[0] };
-        // Point each function at its manual page when the pinned liburing-dev ships one.
-        var manDirectory = Path.Combine(sysroot, "usr/share/man/man3");
+        // liburing older than 2.4 has no io_uring_version.h: the pin says which release it is.
+        if (model.Generation.Length == 0)
+            model = model with { Generation = fallbackName ?? "unknown" };
+        // Point each function at its manual page when one is installed beside the headers.
         model = model with
         {
-            Functions = model.Functions.Select(f => File.Exists(Path.Combine(manDirectory, f.Name + ".3.gz"))
+            Functions = model.Functions.Select(f => File.Exists(Path.Combine(source.ManDirectory, f.Name + ".3.gz"))
                 ? f with { ManPage = f.Name + "(3)" } : f).ToList(),
+            Errnos = ErrnoReader.Read(errnoSource ?? source),
         };
-        if (!isFfi)
-            model = model with { Notes = [.. model.Notes, $"{generation} has no liburing-ffi.so.2: only functions exported by liburing.so.2 are emitted; inline helpers are listed as not exported"] };
+        if (!source.IsFfi)
+            model = model with { Notes = [.. model.Notes, $"{source.LibraryName} is not liburing-ffi: only the functions it exports are emitted; inline helpers are listed as not exported"] };
         return new Result(model, parser.ParseTime, clock.Elapsed);
     }
 
@@ -44,13 +54,11 @@ internal static class Generation
         foreach (var (relative, content) in files)
         {
             stale.Remove(relative);
-            var path = Path.Combine(output, relative);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var exists = File.Exists(path);
-            if (exists && File.ReadAllText(path) == content)
-                continue;
-            File.WriteAllText(path, content);
-            if (exists) changed++; else added++;
+            switch (WriteFile(Path.Combine(output, relative), content))
+            {
+                case true: added++; break;
+                case false: changed++; break;
+            }
         }
         foreach (var relative in stale)
         {
@@ -58,5 +66,17 @@ internal static class Generation
             removed++;
         }
         return (added, changed, removed);
+    }
+
+    /// <summary>Writes one file unless it already has this content: true when new, false when
+    /// changed, null when left untouched.</summary>
+    public static bool? WriteFile(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var exists = File.Exists(path);
+        if (exists && File.ReadAllText(path) == content)
+            return null;
+        File.WriteAllText(path, content);
+        return !exists;
     }
 }

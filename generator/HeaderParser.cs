@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Uring.Generator.Clang;
 using Uring.Generator.Model;
 using static Uring.Generator.Clang.LibClang;
@@ -21,9 +20,8 @@ internal sealed unsafe class HeaderParser
         "futex_waitv", "epoll_event", "epoll_data", "sock_filter", "sock_fprog",
     };
 
+    private readonly HeaderSource _source;
     private readonly string _includeRoot;
-    private readonly string _generation;
-    private readonly IReadOnlyList<string> _packages;
     private readonly HashSet<string> _exports;
     private readonly List<string> _notes = [];
 
@@ -35,11 +33,10 @@ internal sealed unsafe class HeaderParser
     private readonly Dictionary<string, EnumModel> _enums = new(StringComparer.Ordinal);
     private readonly List<string> _enumOrder = [];
 
-    public HeaderParser(string sysroot, string generation, IReadOnlyList<string> packages, HashSet<string> exports)
+    public HeaderParser(HeaderSource source, HashSet<string> exports)
     {
-        _includeRoot = Path.GetFullPath(Path.Combine(sysroot, "usr/include")) + "/";
-        _generation = generation;
-        _packages = packages;
+        _source = source;
+        _includeRoot = source.IncludeRoot.TrimEnd('/') + "/";
         _exports = exports;
     }
 
@@ -51,7 +48,8 @@ internal sealed unsafe class HeaderParser
         try
         {
             var clock = Stopwatch.StartNew();
-            var tu = ParseSource(index, "#include <liburing.h>\n", detailedPreprocessing: true);
+            var tu = TranslationUnits.Parse(index, _source.IncludeDirectories, "#include <liburing.h>\n",
+                detailedPreprocessing: true, checkErrors: true, "liburing.h");
             ParseTime = clock.Elapsed;
             try
             {
@@ -99,7 +97,7 @@ internal sealed unsafe class HeaderParser
 
                 var records = _recordOrder.Select(usr => _records[usr]!).ToList();
                 var enums = _enumOrder.Select(usr => _enums[usr]).ToList();
-                return new ApiModel(_generation, _packages, records, enums, constants, functions, _notes);
+                return new ApiModel(LiburingVersion(constants) ?? "", _source.LibraryName, records, enums, constants, functions, [], _notes);
             }
             finally
             {
@@ -112,82 +110,15 @@ internal sealed unsafe class HeaderParser
         }
     }
 
-    private IntPtr ParseSource(IntPtr index, string source, bool detailedPreprocessing)
+    /// <summary>
+    /// The release the headers belong to, from liburing/io_uring_version.h (liburing ≥ 2.4), so
+    /// that the output names what was parsed, whichever way it was found.
+    /// </summary>
+    private static string? LiburingVersion(List<ConstantModel> constants)
     {
-        const string fileName = "/uring-gen/input.c";
-        var args = new List<string>
-        {
-            // The pinned multiarch directory too, so <asm/...> comes from the pin rather than
-            // from whatever linux-libc-dev the machine has.
-            "-x", "c", "-std=gnu11", "-D_GNU_SOURCE", "-isystem", _includeRoot,
-            "-isystem", Path.Combine(_includeRoot, "x86_64-linux-gnu"),
-            "-fparse-all-comments", "-ferror-limit=0", "-Wno-everything",
-        };
-        var resourceDir = ClangResourceDir();
-        if (resourceDir is not null)
-            args.AddRange(["-resource-dir", resourceDir]);
-
-        var utf8Args = args.Select(a => Encoding.UTF8.GetBytes(a + "\0")).ToArray();
-        var handles = utf8Args.Select(a => System.Runtime.InteropServices.GCHandle.Alloc(a, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
-        try
-        {
-            var argv = stackalloc byte*[utf8Args.Length];
-            for (var i = 0; i < utf8Args.Length; i++)
-                argv[i] = (byte*)handles[i].AddrOfPinnedObject();
-            var nameBytes = Encoding.UTF8.GetBytes(fileName + "\0");
-            var sourceBytes = Encoding.UTF8.GetBytes(source);
-            fixed (byte* namePtr = nameBytes)
-            fixed (byte* sourcePtr = sourceBytes)
-            {
-                var unsaved = new CXUnsavedFile { Filename = namePtr, Contents = sourcePtr, Length = (nuint)sourceBytes.Length };
-                const uint DetailedPreprocessingRecord = 0x01;
-                var options = detailedPreprocessing ? DetailedPreprocessingRecord : 0u;
-                IntPtr tu;
-                var error = clang_parseTranslationUnit2(index, namePtr, argv, utf8Args.Length, &unsaved, 1, options, &tu);
-                if (error != 0 || tu == IntPtr.Zero)
-                    throw new InvalidOperationException($"libclang could not parse liburing.h (error {error}); arguments: {string.Join(' ', args)}");
-                if (detailedPreprocessing)
-                    CheckDiagnostics(tu);
-                return tu;
-            }
-        }
-        finally
-        {
-            foreach (var handle in handles)
-                handle.Free();
-        }
-    }
-
-    private void CheckDiagnostics(IntPtr tu)
-    {
-        var errors = new List<string>();
-        var count = clang_getNumDiagnostics(tu);
-        for (uint i = 0; i < count; i++)
-        {
-            var diagnostic = clang_getDiagnostic(tu, i);
-            if (clang_getDiagnosticSeverity(diagnostic) >= 3)
-                errors.Add(Take(clang_formatDiagnostic(diagnostic, 0x1 | 0x2)));
-            clang_disposeDiagnostic(diagnostic);
-        }
-        if (errors.Count > 0)
-            throw new InvalidOperationException("liburing.h does not compile with libclang:\n  " + string.Join("\n  ", errors.Take(20)));
-    }
-
-    private static string? ClangResourceDir()
-    {
-        // libclang locates its own builtin headers (stddef.h, stdatomic.h) relative to the
-        // loaded .so, which fails through Debian's /usr/lib/x86_64-linux-gnu symlink.
-        var fromEnvironment = Environment.GetEnvironmentVariable("CLANG_RESOURCE_DIR");
-        if (!string.IsNullOrEmpty(fromEnvironment))
-            return fromEnvironment;
-        if (!Directory.Exists("/usr/lib"))
-            return null;
-        var candidates = Directory.GetDirectories("/usr/lib", "llvm-*")
-            .SelectMany(llvm => Directory.Exists(Path.Combine(llvm, "lib/clang")) ? Directory.GetDirectories(Path.Combine(llvm, "lib/clang")) : [])
-            .Where(dir => File.Exists(Path.Combine(dir, "include/stddef.h")))
-            .OrderByDescending(dir => dir, StringComparer.Ordinal)
-            .ToList();
-        return candidates.FirstOrDefault();
+        var major = constants.FirstOrDefault(c => c.Name == "IO_URING_VERSION_MAJOR")?.Value;
+        var minor = constants.FirstOrDefault(c => c.Name == "IO_URING_VERSION_MINOR")?.Value;
+        return major is null || minor is null ? null : $"{major}.{minor}";
     }
 
     /// <summary>Header path relative to the include root if it belongs to liburing, else null.</summary>
@@ -207,12 +138,24 @@ internal sealed unsafe class HeaderParser
         return marker >= 0 ? file[(marker + "/include/".Length)..] : Path.GetFileName(file);
     }
 
-    /// <summary>Unnamed struct, union or enum (libclang 14 reports typedef'd ones as not anonymous).</summary>
+    /// <summary>
+    /// Unnamed struct, union or enum, including one named only by a typedef
+    /// (<c>typedef struct { … } __sigset_t</c>). libclang's answers differ between versions: 14
+    /// spells such a record "", 16 and later "__sigset_t", and neither calls it anonymous; but a
+    /// tagged record's type is always spelled "struct tag", which an unnamed one's never is.
+    /// </summary>
     private static bool IsUnnamed(CXCursor declaration)
     {
         var spelling = declaration.Spelling();
-        return spelling.Length == 0 || spelling.Contains("(anonymous", StringComparison.Ordinal)
-            || spelling.Contains("(unnamed", StringComparison.Ordinal) || clang_Cursor_isAnonymous(declaration) != 0;
+        if (spelling.Length == 0 || clang_Cursor_isAnonymous(declaration) != 0)
+            return true;
+        var keyword = declaration.Kind switch
+        {
+            CXCursorKind.UnionDecl => "union",
+            CXCursorKind.EnumDecl => "enum",
+            _ => "struct",
+        };
+        return declaration.Type().Spelling() != $"{keyword} {spelling}";
     }
 
     private void NoteAnonymousTypedef(CXCursor typedef)
@@ -489,57 +432,32 @@ internal sealed unsafe class HeaderParser
 
     private IEnumerable<ConstantModel> EvaluateMacros(IntPtr index, List<(string Name, string Header)> macros)
     {
-        // Each object-like macro becomes the initialiser of a synthetic variable; clang gives
-        // the expression's C type and evaluates it. Macros that are not expressions fail to
-        // compile and are skipped.
-        var prefix = "__uring_gen_";
-        var source = new StringBuilder("#include <liburing.h>\n");
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, header) in macros)
-        {
-            if (!seen.Add(name) || name.StartsWith("__", StringComparison.Ordinal))
-                continue;
-            headers[name] = header;
-            source.Append("__auto_type ").Append(prefix).Append(name).Append(" = (").Append(name).Append(");\n");
-        }
-        var tu = ParseSource(index, source.ToString(), detailedPreprocessing: false);
+            if (!name.StartsWith("__", StringComparison.Ordinal))
+                headers.TryAdd(name, header);
+        var source = MacroValues.Source("#include <liburing.h>\n", headers.Keys);
+        var tu = TranslationUnits.Parse(index, _source.IncludeDirectories, source, detailedPreprocessing: false, checkErrors: false, "liburing's macros");
         try
         {
             var results = new List<ConstantModel>();
-            foreach (var cursor in Cursors.Children(clang_getTranslationUnitCursor(tu)))
+            foreach (var (macro, variable) in MacroValues.Variables(tu))
             {
-                if (cursor.Kind != CXCursorKind.VarDecl)
-                    continue;
-                var varName = cursor.Spelling();
-                if (!varName.StartsWith(prefix, StringComparison.Ordinal))
-                    continue;
-                var macro = varName[prefix.Length..];
-                var type = cursor.Type().Canonical();
+                var type = variable.Type().Canonical();
                 if (type.Kind is not (CXTypeKind.Int or CXTypeKind.UInt or CXTypeKind.Long or CXTypeKind.ULong
                     or CXTypeKind.LongLong or CXTypeKind.ULongLong or CXTypeKind.Short or CXTypeKind.UShort
                     or CXTypeKind.Char_S or CXTypeKind.UChar or CXTypeKind.SChar or CXTypeKind.Bool))
                     continue;
-                var evaluation = clang_Cursor_Evaluate(cursor);
-                if (evaluation == IntPtr.Zero)
+                if (MacroValues.Integer(variable) is not var (signedValue, unsignedValue))
                     continue;
-                try
-                {
-                    if (clang_EvalResult_getKind(evaluation) != CXEvalResultKind.Int)
-                        continue;
-                    var csType = MapType(type);
-                    var unsigned = csType.StartsWith('u') || csType is "byte" or "bool";
-                    var value = unsigned
-                        ? clang_EvalResult_getAsUnsigned(evaluation).ToString(System.Globalization.CultureInfo.InvariantCulture)
-                        : clang_EvalResult_getAsLongLong(evaluation).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    if (csType == "bool")
-                        value = value == "0" ? "false" : "true";
-                    results.Add(new ConstantModel(macro, value, type.Spelling(), csType, headers[macro]));
-                }
-                finally
-                {
-                    clang_EvalResult_dispose(evaluation);
-                }
+                var csType = MapType(type);
+                var unsigned = csType.StartsWith('u') || csType is "byte" or "bool";
+                var value = unsigned
+                    ? unsignedValue.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : signedValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (csType == "bool")
+                    value = value == "0" ? "false" : "true";
+                results.Add(new ConstantModel(macro, value, type.Spelling(), csType, headers[macro]));
             }
             var evaluated = results.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
             var skipped = headers.Keys.Where(n => !evaluated.Contains(n)).Order(StringComparer.Ordinal).ToList();

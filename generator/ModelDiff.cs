@@ -46,12 +46,18 @@ internal static class ModelDiff
         var functionsBefore = before.Functions.Where(f => f.Exported).ToDictionary(f => f.Name, DescribeFunction);
         var functionsAfter = after.Functions.Where(f => f.Exported).ToDictionary(f => f.Name, DescribeFunction);
         CompareMaps(rows, "function", functionsBefore, functionsAfter);
+
+        // Models written before errno names were generated have none.
+        CompareMaps(rows, "errno", Errnos(before), Errnos(after));
         return rows;
     }
 
     private static Dictionary<string, string> EnumMembers(ApiModel model, string csName) =>
         model.Enums.FirstOrDefault(e => e.CsName == csName)?.Members.ToDictionary(m => m.Name, m => m.Value)
         ?? new Dictionary<string, string>();
+
+    private static Dictionary<string, string> Errnos(ApiModel model) =>
+        (model.Errnos ?? []).ToDictionary(e => e.Name, e => e.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static string Describe(ConstantModel constant) => $"{constant.Value} ({constant.CsType})";
 

@@ -5,28 +5,48 @@ namespace Uring.Generator;
 /// <summary>The pinned generations (liburing-headers/pins.txt) and the script that fetches them.</summary>
 internal sealed class Pins
 {
-    public string RepoRoot { get; }
-    public string DefaultGeneration { get; }
-    public IReadOnlyList<string> Generations { get; }
-
-    private Pins(string repoRoot, string defaultGeneration, IReadOnlyList<string> generations)
+    /// <summary>One package line: generation, Debian suite, package, version, sha256 and the rest.</summary>
+    public sealed record Line(string Generation, string Suite, string Package, string Version, string Sha256, string Extra)
     {
-        RepoRoot = repoRoot;
-        DefaultGeneration = defaultGeneration;
-        Generations = generations;
+        public override string ToString() => $"{Generation} {Suite} {Package} {Version} {Sha256}{(Extra.Length > 0 ? " " + Extra : "")}";
     }
 
-    public static Pins Load()
+    public string RepoRoot { get; }
+    public string PinsFile { get; }
+    public string DefaultGeneration { get; }
+    public IReadOnlyList<string> Generations { get; }
+    public IReadOnlyList<Line> Lines { get; }
+
+    /// <summary>Where fetch.sh extracts; null for its own default (liburing-headers/cache).</summary>
+    private readonly string? _cacheDirectory;
+
+    private Pins(string repoRoot, string pinsFile, string defaultGeneration, IReadOnlyList<Line> lines, string? cacheDirectory)
+    {
+        RepoRoot = repoRoot;
+        PinsFile = pinsFile;
+        DefaultGeneration = defaultGeneration;
+        Lines = lines;
+        Generations = lines.Select(l => l.Generation).Distinct().ToList();
+        _cacheDirectory = cacheDirectory;
+    }
+
+    /// <summary>The repository's pins, or another pin file with its own fetch cache (tests).</summary>
+    public static Pins Load(string? pinsFile = null, string? cacheDirectory = null)
     {
         var root = FindRepoRoot();
-        var lines = File.ReadAllLines(Path.Combine(root, "liburing-headers/pins.txt"))
+        pinsFile ??= Path.Combine(root, "liburing-headers/pins.txt");
+        var fields = File.ReadAllLines(pinsFile)
             .Select(l => l.Trim())
             .Where(l => l.Length > 0 && !l.StartsWith('#'))
             .Select(l => l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
             .ToList();
-        var defaultGeneration = lines.First(l => l[0] == "default")[1];
-        var generations = lines.Where(l => l[0] != "default").Select(l => l[0]).Distinct().ToList();
-        return new Pins(root, defaultGeneration, generations);
+        var defaultLine = fields.FirstOrDefault(l => l[0] == "default" && l.Length >= 2)
+            ?? throw new InvalidOperationException($"{pinsFile} has no 'default GENERATION' line");
+        var lines = fields.Where(l => l[0] != "default").Select(l => l.Length >= 5
+                ? new Line(l[0], l[1], l[2], l[3], l[4], string.Join(' ', l.Skip(5)))
+                : throw new InvalidOperationException($"{pinsFile}: '{string.Join(' ', l)}' is not 'generation suite package version sha256'"))
+            .ToList();
+        return new Pins(root, pinsFile, defaultLine[1], lines, cacheDirectory);
     }
 
     private static string FindRepoRoot()
@@ -40,6 +60,10 @@ internal sealed class Pins
         throw new InvalidOperationException("liburing-headers/pins.txt not found above the current directory: run uring-gen inside the repository.");
     }
 
+    /// <summary>The liburing release a generation pins (upstream part of its liburing-dev version).</summary>
+    public string? LiburingVersion(string generation) =>
+        Lines.FirstOrDefault(l => l.Generation == generation && l.Package == "liburing-dev")?.Version.Split('-')[0];
+
     /// <summary>Runs fetch.sh (idempotent, offline once cached) and returns the sysroot.</summary>
     public string Fetch(string generation)
     {
@@ -51,19 +75,14 @@ internal sealed class Pins
             RedirectStandardOutput = true,
             RedirectStandardError = false,
         };
+        start.Environment["URING_PINS_FILE"] = PinsFile;
+        if (_cacheDirectory is not null)
+            start.Environment["URING_CACHE_DIR"] = _cacheDirectory;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"fetch.sh {generation} failed (exit {process.ExitCode}); see the messages above.");
         return output.Trim().Split('\n')[^1];
-    }
-
-    /// <summary>liburing packages of a fetched generation (the uapi package is left out on purpose:
-    /// the bindings must not depend on which build of it was used).</summary>
-    public static IReadOnlyList<string> Packages(string sysroot)
-    {
-        var resolved = Path.Combine(Path.GetDirectoryName(sysroot.TrimEnd('/'))!, "resolved.txt");
-        return File.ReadAllLines(resolved).Where(l => l.StartsWith("liburing", StringComparison.Ordinal)).ToList();
     }
 }

@@ -40,11 +40,11 @@ internal static class FacadeBench
     public static async Task<IEnumerable<Measurement>> Reads(string file, int queueDepth, long total)
     {
         using var ring = new Ring(new RingOptions { Entries = 256 });
-        using var pool = new OwnershipMemoryPool(FileReads.BlockSize, 4096, queueDepth);
+        using var pool = new OwnershipMemoryPool(DataFile.BlockSize, 4096, queueDepth);
         var fd = await ring.OpenAt(Ring.CurrentDirectory, file, OpenFlags.ReadOnly);
         try
         {
-            var blocks = new FileInfo(file).Length / FileReads.BlockSize;
+            var blocks = new FileInfo(file).Length / DataFile.BlockSize;
             await Warmup.RunAsync(() => RunReads(ring, pool, fd, blocks, queueDepth, total / 10));
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var clock = Stopwatch.StartNew();
@@ -70,9 +70,9 @@ internal static class FacadeBench
             {
                 for (long i = 0; i < count; i++)
                 {
-                    var (read, _) = await ring.Read(fd, buffer, random.NextInt64(blocks) * FileReads.BlockSize).ConfigureAwait(false);
-                    if (read != FileReads.BlockSize)
-                        throw new InvalidOperationException($"short read {read}");
+                    var block = random.NextInt64(blocks);
+                    var (read, _) = await ring.Read(fd, buffer, block * DataFile.BlockSize).ConfigureAwait(false);
+                    DataFile.Verify(read, buffer.Span, block, i);
                 }
             }
             finally

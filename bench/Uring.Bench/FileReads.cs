@@ -3,26 +3,16 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Uring.Bench;
 
-/// <summary>4 KiB random reads from a page-cached file at a fixed queue depth.</summary>
+/// <summary>4 KiB random reads from the page-cached data file at a fixed queue depth.</summary>
 internal static class FileReads
 {
-    public const int BlockSize = 4096;
+    private const int BlockSize = DataFile.BlockSize;
 
-    /// <summary>Creates (once) a file of random bytes and reads it through so it is cached.</summary>
-    public static string PrepareFile(long size)
+    /// <summary>Reads the file through once so that it is in the page cache.</summary>
+    public static void ReadThrough(string path)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"uring-bench-{size >> 20}M.dat");
-        if (!File.Exists(path) || new FileInfo(path).Length != size)
-        {
-            using var stream = new FileStream(path, FileMode.Create, FileAccess.Write);
-            var chunk = new byte[1 << 20];
-            Random.Shared.NextBytes(chunk);
-            for (long written = 0; written < size; written += chunk.Length)
-                stream.Write(chunk);
-        }
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read))
-            stream.CopyTo(Stream.Null);
-        return path;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read);
+        stream.CopyTo(Stream.Null);
     }
 
     /// <summary>.NET's own async file API: RandomAccess.ReadAsync, queueDepth reads outstanding.</summary>
@@ -46,11 +36,11 @@ internal static class FileReads
         {
             var random = new Random(seed);
             var buffer = new byte[BlockSize];
-            while (Interlocked.Increment(ref issued) <= total)
+            for (long count = 0; Interlocked.Increment(ref issued) <= total; count++)
             {
-                var read = await RandomAccess.ReadAsync(handle, buffer, random.NextInt64(blocks) * BlockSize);
-                if (read != BlockSize)
-                    throw new InvalidOperationException($"short read {read}");
+                var block = random.NextInt64(blocks);
+                var read = await RandomAccess.ReadAsync(handle, buffer, block * BlockSize);
+                DataFile.Verify(read, buffer, block, count);
             }
         }
         await Task.WhenAll(Enumerable.Range(0, queueDepth).Select(Worker));

@@ -9,11 +9,12 @@ namespace Uring.Generator.Model;
 
 public sealed record ApiModel(
     string Generation,
-    IReadOnlyList<string> Packages,
+    string Library,
     IReadOnlyList<RecordModel> Records,
     IReadOnlyList<EnumModel> Enums,
     IReadOnlyList<ConstantModel> Constants,
     IReadOnlyList<FunctionModel> Functions,
+    IReadOnlyList<ErrnoModel> Errnos,
     IReadOnlyList<string> Notes)
 {
     private static readonly JsonSerializerOptions s_json = new()
@@ -94,3 +95,7 @@ public sealed record FunctionModel(
     string? ManPage = null);
 
 public sealed record ParameterModel(string Name, string CType, string CsType);
+
+/// <summary>One errno macro of the uapi headers; <see cref="AliasOf"/> names the first macro with
+/// the same value (EWOULDBLOCK → EAGAIN), null for that first one.</summary>
+public sealed record ErrnoModel(string Name, int Value, string? Message, string Header, string? AliasOf);

@@ -129,12 +129,17 @@ internal sealed class OperationSpec
     [JsonPropertyName("entry")] public string? Entry { get; init; }
     /// <summary>A multishot stream: the hand-written stream type whose Open(ring, …) the entry point calls.</summary>
     [JsonPropertyName("stream")] public string? Stream { get; init; }
+    /// <summary>Scripts get a second C entry point with 32-bit arguments that can also wait for the result (hot paths).</summary>
+    [JsonPropertyName("fast")] public bool Fast { get; init; }
+    /// <summary>Python: the parameters' order when it differs from C#'s (names as in the table).</summary>
+    [JsonPropertyName("pyOrder")] public List<string>? PyOrder { get; init; }
     /// <summary>Prep functions a hand-written core calls (for the coverage check).</summary>
     [JsonPropertyName("prepFunctions")] public List<string> PrepFunctions { get; init; } = [];
 
     public string KindName => Name + "Operation";
     public bool IsStream => Stream is not null;
     public bool HasRingEntry => Entry is null;
+    public string PythonName => Naming.Python(Name);
     public bool IsChainable => Stream is null;
 }
 
@@ -156,6 +161,10 @@ internal sealed class ParameterSpec
     [JsonPropertyName("directory")] public bool Directory { get; init; }
     /// <summary>endpoint: may be null.</summary>
     [JsonPropertyName("optional")] public bool Optional { get; init; }
+    /// <summary>Python: the parameter's name when it differs from the snake_case of the C# name.</summary>
+    [JsonPropertyName("pyName")] public string? PyName { get; init; }
+    /// <summary>Python: the default (a Python expression) when it differs from the C# one.</summary>
+    [JsonPropertyName("pyDefault")] public string? PyDefault { get; init; }
     /// <summary>enum: the C# enum type.</summary>
     [JsonPropertyName("type")] public string? Type { get; init; }
     /// <summary>enum: the integer type the kernel gets (int or uint).</summary>

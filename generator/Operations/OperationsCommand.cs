@@ -11,6 +11,10 @@ internal static class OperationsCommand
         var table = OperationTable.Load(repoRoot);
         CheckAgainstBindings(table, ApiModel.Load(Path.Combine(repoRoot, "src/Bindings/Generated/api-model.json")));
         var files = new FacadeEmitter(table).EmitAll();
+        files[ScriptingEmitter.ExportsFile] = new ScriptingEmitter(table).Emit();
+        files[PythonEmitter.OutputFile] = new PythonEmitter(table).Emit();
+        var docs = Path.Combine(repoRoot, DocsEmitter.DocumentFile);
+        files[DocsEmitter.DocumentFile] = new DocsEmitter(table).Apply(File.ReadAllText(docs));
         return files;
     }
 

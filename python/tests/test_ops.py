@@ -97,7 +97,7 @@ class FileTests(RingTestCase):
             self.assertEqual(self.ring.write(fd, buf, 0).result(5), 5)
         self.assertEqual(self.ring.write(fd, b"-bytes-", 5).result(5), 7)
         self.assertEqual(self.ring.fsync(fd).result(5), 0)
-        self.assertEqual(self.ring.fsync(fd, datasync=True).result(5), 0)
+        self.assertEqual(self.ring.fdatasync(fd).result(5), 0)
         self.assertEqual(self.ring.close_fd(fd).result(5), 0)
         with open(path, "rb") as f:
             self.assertEqual(f.read(), b"12345-bytes-")

@@ -14,8 +14,12 @@ from .buffer import Buffer
 from .errors import (BufferBusyError, BufferReleasedError, HostingError, OpcodeNotSupportedError,
                      OperationCancelledError, OperationTimeoutError, RingClosedError, UringArgumentError,
                      UringError, UringInternalError, UringIOError, UringStateError)
-from .ring import (AT_FDCWD, BatchFuture, BufferRing, CancelOutcome, Chain, Future, ReceivedBuffer, Ring, StatxResult, Stream,
-                   gather)
+from .chain import Chain
+from .future import BatchFuture, CancelOutcome, Future, gather
+from .resources import (BufferRing, BufferTable, FileTable, PipeFds, ReceivedBuffer, ReceivedMessage, RegisteredBuffer,
+                        RegisteredFile, StatxResult)
+from .ring import AT_FDCWD, AcceptedFd, Ring
+from .stream import Stream
 
 __version__ = "0.1.0"
 
@@ -35,6 +39,7 @@ def runtime_info():
 
 __all__ = [
     "Ring", "Buffer", "Future", "Stream", "Chain", "gather", "BatchFuture", "CancelOutcome", "BufferRing", "ReceivedBuffer", "StatxResult", "AT_FDCWD",
+    "FileTable", "RegisteredFile", "BufferTable", "RegisteredBuffer", "PipeFds", "ReceivedMessage", "AcceptedFd",
     "UringError", "UringIOError", "BufferBusyError", "RingClosedError", "OpcodeNotSupportedError",
     "UringArgumentError", "OperationCancelledError", "OperationTimeoutError", "BufferReleasedError",
     "UringStateError", "UringInternalError", "HostingError", "native_memory", "runtime_info",

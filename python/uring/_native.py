@@ -19,16 +19,17 @@ from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint
 
 from .errors import HostingError, make_error
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 PENDING = -(2 ** 31)  # Exports.Pending: a *Wait call returned before its operation completed
 _TYPE_NAME = b"Uring.Scripting.Exports, Uring.Scripting"
 _UNMANAGEDCALLERSONLY_METHOD = c_void_p(-1)  # (const char_t*)-1: the method is [UnmanagedCallersOnly]
 _HDT_LOAD_ASSEMBLY_AND_GET_FUNCTION_POINTER = 5
 
 _P = POINTER
-# name -> (restype, argtypes); see src/Scripting/Exports.cs for each one's contract.
-# Entry points that never block are also bound with PYFUNCTYPE (the GIL stays held: cheaper)
-# under the name + "_nb"; RingClose (waits for in-flight CQEs) and Reap with a timeout release it.
+# name -> (restype, argtypes) of the entry points that are not operations (src/Scripting/Exports*.cs);
+# the operations' own are generated (_operations.SIGNATURES). Entry points that never block are also
+# bound with PYFUNCTYPE (the GIL stays held: cheaper) under the name + "_nb"; RingClose (waits for
+# in-flight CQEs) and Reap with a timeout release it.
 _SIGNATURES = {
     "Version": (c_int, []),
     "LastErrorMessage": (c_int, [c_void_p, c_int, _P(c_int), _P(c_int)]),
@@ -42,69 +43,55 @@ _SIGNATURES = {
     "Submit": (c_int, [c_void_p]),
     "Reap": (c_int, [c_void_p, c_void_p, c_int, c_int]),
     "CompletionMessage": (c_int, [c_void_p, c_uint64, c_void_p, c_int]),
-    "Nop": (c_int, [c_void_p, c_uint64]),
     "NopBatch": (c_int, [c_void_p, c_uint64, c_int]),
-    "Read": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int, c_int64]),
-    "Write": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int]),
-    "OpenAt": (c_int, [c_void_p, c_uint64, c_int, c_char_p, c_int, c_uint32]),
-    "Close": (c_int, [c_void_p, c_uint64, c_int]),
-    "Statx": (c_int, [c_void_p, c_uint64, c_int, c_char_p, c_int, c_uint32]),
-    "StatxTake": (c_int, [c_void_p, c_uint64, c_void_p]),
-    "Fsync": (c_int, [c_void_p, c_uint64, c_int, c_int]),
-    "Timeout": (c_int, [c_void_p, c_uint64, c_int64, c_uint32]),
     "Cancel": (c_int, [c_void_p, c_uint64, c_uint64]),
-    "ReadV": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int64]),
-    "WriteV": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int64]),
-    "Fallocate": (c_int, [c_void_p, c_uint64, c_int, c_int64, c_int64, c_int]),
-    "Splice": (c_int, [c_void_p, c_uint64, c_int, c_int64, c_int, c_int64, c_int, c_uint32]),
-    "Tee": (c_int, [c_void_p, c_uint64, c_int, c_int, c_int, c_uint32]),
-    "PollAdd": (c_int, [c_void_p, c_uint64, c_int, c_uint32]),
+    "StatxTake": (c_int, [c_void_p, c_uint64, c_void_p]),
+    "DetailTake": (c_int, [c_void_p, c_uint64, c_void_p]),
     "ChainCreate": (c_int, [c_void_p, c_int, _P(c_void_p)]),
-    "ChainNop": (c_int, [c_void_p, c_void_p, c_uint64]),
-    "ChainRead": (c_int, [c_void_p, c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int]),
-    "ChainWrite": (c_int, [c_void_p, c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int]),
-    "ChainFsync": (c_int, [c_void_p, c_void_p, c_uint64, c_int, c_int]),
-    "ChainTimeout": (c_int, [c_void_p, c_void_p, c_uint64, c_int64, c_int]),
     "ChainSubmit": (c_int, [c_void_p]),
     "ChainFree": (c_int, [c_void_p]),
-    "Socket": (c_int, [c_void_p, c_uint64, c_int, c_int, c_int]),
-    "Bind": (c_int, [c_void_p, c_uint64, c_int, c_char_p, c_int]),
-    "Listen": (c_int, [c_void_p, c_uint64, c_int, c_int]),
-    "Accept": (c_int, [c_void_p, c_uint64, c_int]),
-    "Connect": (c_int, [c_void_p, c_uint64, c_int, c_char_p, c_int]),
-    "Send": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
-    "SendZeroCopy": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
-    "Recv": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
-    "Shutdown": (c_int, [c_void_p, c_uint64, c_int, c_int]),
     "BufferRingCreate": (c_int, [c_void_p, c_int, c_int, _P(c_void_p)]),
     "BufferRingFree": (c_int, [c_void_p]),
-    "RecvProvided": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int]),
     "LeaseTake": (c_int, [c_void_p, c_uint64]),
     "LeaseView": (c_int, [c_void_p, c_int, _P(c_void_p), _P(c_int)]),
     "LeaseRelease": (c_int, [c_void_p, c_int]),
-    "AcceptMultishot": (c_int, [c_void_p, c_uint64, c_int]),
-    "RecvMultishot": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int]),
     "StreamCancel": (c_int, [c_void_p, c_uint64]),
-    "NopWait": (c_int, [c_void_p, c_uint64, c_int]),
-    "ReadWait": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int, c_int]),
-    "WriteWait": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int64, c_int, c_int]),
+    "FileTableCreate": (c_int, [c_void_p, c_int, _P(c_void_p)]),
+    "FileRegister": (c_int, [c_void_p, c_int]),
+    "FileRelease": (c_int, [c_void_p, c_int]),
+    "FileTableFree": (c_int, [c_void_p]),
+    "BufferTableCreate": (c_int, [c_void_p, c_int, _P(c_void_p)]),
+    "BufferTableAllocate": (c_int, [c_void_p, c_int, _P(c_void_p), _P(c_int)]),
+    "BufferTableFree": (c_int, [c_void_p]),
     "BufferCreate": (c_int, [c_int, c_int, _P(c_void_p), _P(c_int)]),
     "BufferView": (c_int, [c_void_p, _P(c_void_p), _P(c_int)]),
     "BufferState": (c_int, [c_void_p]),
     "BufferRelease": (c_int, [c_void_p, c_int]),
 }
+_NON_BLOCKING = {"Reap", "Submit", "NopBatch", "Cancel", "StatxTake", "DetailTake", "ChainSubmit", "BufferView",
+                 "BufferState", "LeaseTake", "LeaseView", "LeaseRelease", "StreamCancel", "RingInFlight",
+                 "CompletionMessage"}
 
-_NON_BLOCKING = {"Reap", "Submit", "Nop", "NopBatch", "Read", "Write", "OpenAt", "Close", "Fsync", "Timeout",
-                 "Cancel", "NopWait", "BufferView", "ChainNop", "ChainRead", "ChainWrite", "ChainFsync",
-                 "ChainTimeout", "ChainSubmit", "Statx", "StatxTake", "ReadV", "WriteV", "Fallocate", "Splice", "Tee", "PollAdd", "Socket", "Bind", "Listen", "Accept", "Connect",
-                 "Send", "SendZeroCopy", "Recv", "Shutdown", "RecvProvided", "LeaseTake", "LeaseView", "LeaseRelease",
-                 "AcceptMultishot", "RecvMultishot", "StreamCancel", "BufferState", "RingInFlight", "CompletionMessage"}
 
-# The hot path: entry points whose arguments are all 32-bit ints, bound without argtypes (ctypes
-# then converts plain ints directly: about half the cost per call of typed arguments here).
-# name -> releases the GIL (may block)
-_INT_ONLY = {"ReapI": True, "NopI": False, "ReadI": False, "WriteI": False, "SendI": False, "RecvI": False,
-             "NopWaitI": False, "ReadWaitI": True, "WriteWaitI": True}
+def signatures():
+    """Every entry point's (restype, argtypes): the hand-written ones and the operations'."""
+    from . import _operations  # (imported here: _operations imports buffer, which imports this module)
+    return {**_SIGNATURES, **_operations.SIGNATURES}
+
+
+def entry_points():
+    """Export name -> C symbol (the EntryPoint of its [UnmanagedCallersOnly]): "uring_" + snake_case."""
+    names = list(signatures()) + list(fast_entry_points())
+    return {name: "uring_" + "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name)) for name in names}
+
+
+def fast_entry_points():
+    """The hot path: entry points whose arguments are all 32-bit ints, bound without argtypes
+    (ctypes then converts plain ints directly: about half the cost per call of typed arguments
+    here). Each operation's is bound twice: NAME keeps the GIL (it only starts the operation),
+    NAME_wait releases it (called with wait_ms >= 0, it may wait). ReapI waits when given a timeout."""
+    from . import _operations
+    return {"ReapI": 2, **_operations.FAST}  # name -> number of int arguments
 
 
 class _InitParameters(ctypes.Structure):
@@ -201,20 +188,24 @@ class Native:
         if rc != 0 or not fn.value:
             raise HostingError(f"load_assembly_and_get_function_pointer(Export) in {assembly} failed: 0x{rc & 0xFFFFFFFF:08x}")
         export = ctypes.CFUNCTYPE(c_int, c_char_p, POINTER(c_void_p))(fn.value)
-        for name, (restype, argtypes) in _SIGNATURES.items():
+        from . import _operations
+        for name, (restype, argtypes) in signatures().items():
             fn = c_void_p()
             if export(name.encode(), ctypes.byref(fn)) != 0 or not fn.value:
                 raise HostingError(f"Uring.Scripting has no entry point {name}: rebuild src/Scripting")
             setattr(self, name, ctypes.CFUNCTYPE(restype, *argtypes)(fn.value))
-            if name in _NON_BLOCKING:
+            if name in _NON_BLOCKING or name in _operations.SIGNATURES:
                 setattr(self, name + "_nb", ctypes.PYFUNCTYPE(restype, *argtypes)(fn.value))
-        for name, blocking in _INT_ONLY.items():
+        for name in fast_entry_points():
             fn = c_void_p()
             if export(name.encode(), ctypes.byref(fn)) != 0 or not fn.value:
                 raise HostingError(f"Uring.Scripting has no entry point {name}: rebuild src/Scripting")
-            setattr(self, name, (ctypes.CFUNCTYPE if blocking else ctypes.PYFUNCTYPE)(c_int)(fn.value))
             if name == "ReapI":
+                setattr(self, "ReapI", ctypes.CFUNCTYPE(c_int)(fn.value))
                 setattr(self, "ReapI_nb", ctypes.PYFUNCTYPE(c_int)(fn.value))
+            else:
+                setattr(self, name, ctypes.PYFUNCTYPE(c_int)(fn.value))
+                setattr(self, name + "_wait", ctypes.CFUNCTYPE(c_int)(fn.value))
         #: seconds spent starting the runtime (hostfxr) and binding the entry points (loads the assemblies)
         self.startup = {"runtime": runtime_ready - started, "bind": time.perf_counter() - runtime_ready}
         if self.Version() != ABI_VERSION:

@@ -38,12 +38,15 @@ class Buffer:
     the kernel's completion. ``close()`` frees the memory (refused while the kernel owns it).
     """
 
-    __slots__ = ("_handle", "_id", "_length", "_native", "_views", "_exporter", "__weakref__")
+    __slots__ = ("_handle", "_id", "_length", "_native", "_views", "_exporter", "_index", "__weakref__")
 
-    def __init__(self, length, alignment=4096):
+    def __init__(self, length, alignment=4096, *, _table=None):
         native = _native.load()
         handle, ident = c_void_p(), c_int()
-        native.check(native.BufferCreate(int(length), int(alignment), ctypes.byref(handle), ctypes.byref(ident)))
+        if _table is None:
+            native.check(native.BufferCreate(int(length), int(alignment), ctypes.byref(handle), ctypes.byref(ident)))
+        else:  # a buffer of a ring's registered buffer table (BufferTable.allocate): the result is its slot
+            self._index = native.check(native.BufferTableAllocate(_table, int(length), ctypes.byref(handle), ctypes.byref(ident)))
         self._native = native
         self._handle = handle.value
         self._id = ident.value  # for the 32-bit entry points

@@ -1,12 +1,13 @@
 """Exceptions, mirroring the C# façade's (all are OSError subclasses carrying an errno)."""
 
-import errno as _errno
 import os
+
+from ._errno import BY_VALUE as _ERRNO
 
 __all__ = [
     "UringError", "UringIOError", "BufferBusyError", "RingClosedError", "OpcodeNotSupportedError",
     "UringArgumentError", "OperationCancelledError", "OperationTimeoutError", "BufferReleasedError",
-    "UringStateError", "UringInternalError", "HostingError",
+    "UringStateError", "UringInternalError", "HostingError", "errno_name",
 ]
 
 
@@ -78,13 +79,19 @@ _BY_KIND = {
 }
 
 
+def errno_name(err):
+    """The symbolic name of an errno value (``ECONNRESET`` for 104), as the kernel's headers define it."""
+    entry = _ERRNO.get(err)
+    return entry[0] if entry else f"errno {err}"
+
+
 def make_error(kind, err, message=None, opcode=None):
     """The exception for an ErrorKind and a (positive) errno."""
     cls = _BY_KIND.get(kind, UringInternalError)
     if not message:
         message = os.strerror(err) if err else "unknown error"
         if opcode:
-            message = f"{opcode} failed: {message} ({_errno.errorcode.get(err, err)})"
+            message = f"{opcode} failed: {message} ({errno_name(err)})"
     e = cls(err, message)
     e.opcode = opcode
     return e

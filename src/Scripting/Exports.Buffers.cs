@@ -9,7 +9,7 @@ public static unsafe partial class Exports
     // ------------------------------------------------------------------ buffers
 
     /// <summary><c>int uring_buffer_create(int length, int alignment, intptr_t* buffer, int* id)</c>: zeroed native memory owned by the caller, and its small id.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_buffer_create")]
     public static int BufferCreate(int length, int alignment, nint* buffer, int* id)
     {
         try
@@ -21,7 +21,7 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
@@ -29,12 +29,12 @@ public static unsafe partial class Exports
     /// <c>int uring_buffer_view(intptr_t buffer, uint8_t** pointer, int* length)</c>: the memory, only while the caller
     /// owns it (otherwise a BufferBusy or ObjectDisposed error).
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_buffer_view")]
     public static int BufferView(nint buffer, byte** pointer, int* length)
     {
         try
         {
-            var memory = BufferOf(buffer);
+            var memory = ScriptArguments.Buffer(buffer);
             var span = memory.Span; // checks ownership
             *pointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span));
             *length = span.Length;
@@ -42,21 +42,21 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_buffer_state(intptr_t buffer)</c>: 0 user, 1 kernel, 2 pooled, 3 released (<see cref="OwnershipState"/>).</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_buffer_state")]
     public static int BufferState(nint buffer)
     {
         try
         {
-            return (int)BufferOf(buffer).State;
+            return (int)ScriptArguments.Buffer(buffer).State;
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
@@ -64,12 +64,12 @@ public static unsafe partial class Exports
     /// <c>int uring_buffer_release(intptr_t buffer, int id)</c>: frees the memory, the handle and the id; refused
     /// (BufferBusy) while the kernel owns it.
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_buffer_release")]
     public static int BufferRelease(nint buffer, int id)
     {
         try
         {
-            var memory = BufferOf(buffer);
+            var memory = ScriptArguments.Buffer(buffer);
             if (!ReferenceEquals(HandleTable.Get<OwnershipMemory>(id), memory))
                 throw new ArgumentException($"Buffer id {id} does not belong to this buffer handle.", nameof(id));
             if (memory.State is OwnershipState.User)
@@ -82,7 +82,7 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 }

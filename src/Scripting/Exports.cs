@@ -23,7 +23,7 @@ namespace Uring.Scripting;
 public static unsafe partial class Exports
 {
     /// <summary>The ABI version; the Python package checks it.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     /// <summary>Ring creation flag: IORING_SETUP_SQPOLL.</summary>
     public const int RingFlagSqPoll = 1;
@@ -34,7 +34,7 @@ public static unsafe partial class Exports
     // ------------------------------------------------------------------ misc
 
     /// <summary><c>int uring_abi_version(void)</c>.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_version")]
     public static int Version() => AbiVersion;
 
     /// <summary>
@@ -43,7 +43,7 @@ public static unsafe partial class Exports
     /// costs microseconds per function, against about a millisecond through hostfxr's
     /// load_assembly_and_get_function_pointer, which a host then needs for this one function only.
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_export")]
     public static int Export(byte* name, void** function)
     {
         try
@@ -57,12 +57,12 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_last_error(char* buf, int cap, int* kind, int* errno)</c>: the message's full UTF-8 length.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_last_error_message")]
     public static int LastErrorMessage(byte* buffer, int capacity, int* kind, int* errno)
     {
         try
@@ -76,7 +76,7 @@ public static unsafe partial class Exports
     }
 
     /// <summary><c>int uring_native_memory(int64_t* live_bytes, int64_t* live_allocations)</c>: the façade's native memory counters.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_native_memory")]
     public static int NativeMemory(long* liveBytes, long* liveAllocations)
     {
         try
@@ -87,7 +87,7 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
@@ -98,7 +98,7 @@ public static unsafe partial class Exports
     /// a ring owned by the calling thread, the eventfd (non-blocking) that the kernel signals when it posts
     /// completions, and the ring's small id for the 32-bit entry points.
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_ring_create")]
     public static int RingCreate(uint entries, int flags, int shutdownTimeoutMs, nint* ring, int* eventFd, int* id)
     {
         try
@@ -120,7 +120,7 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
@@ -128,27 +128,27 @@ public static unsafe partial class Exports
     /// <c>int uring_ring_close(intptr_t ring)</c>: cancels what is in flight, waits (bounded) for the
     /// CQEs and closes the ring; their completions stay readable with <see cref="Reap"/>.
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_ring_close")]
     public static int RingClose(nint ring)
     {
         try
         {
-            RingOf(ring).Close();
+            ScriptArguments.Ring(ring).Close();
             return 0;
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_ring_free(intptr_t ring)</c>: closes the ring if needed, closes the eventfd and frees the handle.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_ring_free")]
     public static int RingFree(nint ring)
     {
         try
         {
-            var r = RingOf(ring);
+            var r = ScriptArguments.Ring(ring);
             r.Free();
             HandleTable.Remove(r.Id);
             GCHandle.FromIntPtr(ring).Free();
@@ -156,17 +156,17 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_ring_info(intptr_t ring, uint32_t* sq_entries, uint32_t* cq_entries, uint32_t* setup_flags, uint32_t* features)</c>.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_ring_info")]
     public static int RingInfo(nint ring, uint* sqEntries, uint* cqEntries, uint* setupFlags, uint* features)
     {
         try
         {
-            var r = RingOf(ring).Ring;
+            var r = ScriptArguments.Ring(ring).Ring;
             *sqEntries = r.SubmissionQueueEntries;
             *cqEntries = r.CompletionQueueEntries;
             *setupFlags = r.SetupFlags;
@@ -175,35 +175,35 @@ public static unsafe partial class Exports
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_ring_in_flight(intptr_t ring)</c>: operations whose completion has not been queued yet.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_ring_in_flight")]
     public static int RingInFlight(nint ring)
     {
         try
         {
-            return RingOf(ring).InFlight;
+            return ScriptArguments.Ring(ring).InFlight;
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_submit(intptr_t ring)</c>: submits what is prepared and reaps what is ready, without waiting; returns the completions queued.</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_submit")]
     public static int Submit(nint ring)
     {
         try
         {
-            return RingOf(ring).Drive(0);
+            return ScriptArguments.Ring(ring).Drive(0);
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
@@ -212,61 +212,33 @@ public static unsafe partial class Exports
     /// and copies up to <paramref name="capacity"/> completions; waits up to <paramref name="timeoutMs"/>
     /// (-1: no limit) when none is ready and something is in flight. Returns how many were copied.
     /// </summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_reap")]
     public static int Reap(nint ring, Completion* completions, int capacity, int timeoutMs)
     {
         try
         {
             if (capacity < 0 || (completions == null && capacity > 0))
                 throw new ArgumentException("Bad completion array.");
-            return RingOf(ring).Reap(completions, capacity, timeoutMs);
+            return ScriptArguments.Ring(ring).Reap(completions, capacity, timeoutMs);
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
     }
 
     /// <summary><c>int uring_completion_message(intptr_t ring, uint64_t token, char* buf, int cap)</c>: the message of a failed completion (taken once; 0 bytes when none).</summary>
-    [UnmanagedCallersOnly]
+    [UnmanagedCallersOnly(EntryPoint = "uring_completion_message")]
     public static int CompletionMessage(nint ring, ulong token, byte* buffer, int capacity)
     {
         try
         {
-            var message = RingOf(ring).TakeMessage(token);
+            var message = ScriptArguments.Ring(ring).TakeMessage(token);
             return message is null ? 0 : LastError.CopyUtf8(message, buffer, capacity);
         }
         catch (Exception e)
         {
-            return LastError.Set(e);
+            return ExportGuard.Fail(e);
         }
-    }
-
-    // ------------------------------------------------------------------ handles
-
-    private static ScriptRing RingOf(nint handle)
-    {
-        if (handle == 0)
-            throw new ArgumentException("Null ring handle.");
-        return GCHandle.FromIntPtr(handle).Target as ScriptRing ?? throw new ArgumentException("Not a ring handle.");
-    }
-
-    private static OwnershipMemory[] BuffersOf(nint* handles, int count)
-    {
-        if (handles == null || count <= 0)
-            throw new ArgumentException("At least one buffer is needed.", nameof(handles));
-        if (count > 1024)
-            throw new ArgumentOutOfRangeException(nameof(count), count, "Too many buffers.");
-        var buffers = new OwnershipMemory[count];
-        for (var i = 0; i < count; i++)
-            buffers[i] = BufferOf(handles[i]);
-        return buffers;
-    }
-
-    private static OwnershipMemory BufferOf(nint handle)
-    {
-        if (handle == 0)
-            throw new ArgumentException("Null buffer handle.");
-        return GCHandle.FromIntPtr(handle).Target as OwnershipMemory ?? throw new ArgumentException("Not a buffer handle.");
     }
 }

@@ -76,8 +76,8 @@ internal sealed class PendingOperation<T> : PendingOperation
             var value = awaiter.GetResult();
             if (typeof(T) == typeof(ProvidedBuffer))
                 owner.StoreLease(token, Unsafe.As<T, ProvidedBuffer>(ref value));
-            else if (typeof(T) == typeof(StatxResult))
-                owner.StoreStatx(token, Unsafe.As<T, StatxResult>(ref value));
+            else if (typeof(T) == typeof(StatxResult) || typeof(T) == typeof(PipeFds) || typeof(T) == typeof(AcceptedSocket) || typeof(T) == typeof(ReceivedMessage))
+                owner.StoreDetail(token, value!);
             return (ToResult(value), ErrorKind.None);
         }
         catch (Exception e)
@@ -88,7 +88,8 @@ internal sealed class PendingOperation<T> : PendingOperation
         }
     }
 
-    private static int ToResult(T value)
+    /// <summary>The int a completion carries for a result of type <typeparamref name="T"/>.</summary>
+    internal static int ToResult(T value)
     {
         if (typeof(T) == typeof(int))
             return Unsafe.As<T, int>(ref value);
@@ -106,6 +107,10 @@ internal sealed class PendingOperation<T> : PendingOperation
             return Unsafe.As<T, AcceptedSocket>(ref value).Fd;
         if (typeof(T) == typeof(ProvidedBuffer))
             return Unsafe.As<T, ProvidedBuffer>(ref value).Length;
+        if (typeof(T) == typeof(ReceivedMessage))
+            return Unsafe.As<T, ReceivedMessage>(ref value).BytesTransferred;
+        if (typeof(T) == typeof(PipeFds))
+            return Unsafe.As<T, PipeFds>(ref value).ReadFd;
         if (typeof(T) == typeof(StatxResult))
             return 0; // the result itself waits in the ring: StatxTake
         throw new NotSupportedException($"No C ABI result mapping for {typeof(T)}.");

@@ -24,7 +24,7 @@ internal sealed unsafe class ScriptRing
     private readonly Dictionary<ulong, Queue<ProvidedBuffer>> _unclaimedLeases = new();
     private readonly Dictionary<int, ProvidedBuffer> _leases = new();
     private readonly Dictionary<ulong, CancellationTokenSource> _streams = new();
-    private readonly Dictionary<ulong, StatxResult> _statx = new();
+    private readonly Dictionary<ulong, object> _details = new(); // results an int cannot carry, by token
     private Completion[] _queue = new Completion[1024];
     private int _head;
     private int _count;
@@ -233,20 +233,37 @@ internal sealed unsafe class ScriptRing
         cts?.Cancel();
     }
 
-    internal void StoreStatx(ulong token, StatxResult result)
+    /// <summary>Keeps what a result carries beside its int (statx data, a second fd, an address) until taken.</summary>
+    internal void StoreDetail(ulong token, object detail)
     {
         lock (_gate)
         {
-            if (_statx.Count >= MaxMessages)
-                _statx.Clear(); // nobody took them: do not grow without bound
-            _statx[token] = result;
+            if (_details.Count >= MaxMessages)
+                _details.Clear(); // nobody took them: do not grow without bound
+            _details[token] = detail;
         }
     }
 
-    internal StatxResult TakeStatx(ulong token)
+    internal T TakeDetail<T>(ulong token)
     {
         lock (_gate)
-            return _statx.Remove(token, out var result) ? result : throw new ArgumentException($"No statx result is held for token {token} (taken already?).", nameof(token));
+        {
+            if (_details.Remove(token, out var detail) && detail is T typed)
+                return typed;
+        }
+        throw new ArgumentException($"No {(typeof(T) == typeof(object) ? "result detail" : typeof(T).Name)} is held for token {token} (taken already, or another kind of result?).", nameof(token));
+    }
+
+    /// <summary>Waits (driving the ring) up to <paramref name="waitMs"/> for <paramref name="future"/>: its result, or
+    /// <see cref="Exports.Pending"/> with the operation tracked under <paramref name="token"/>. A failure throws.</summary>
+    internal int WaitOrTrack<T>(ulong token, CancelableFuture<T> future, int waitMs)
+    {
+        if (!future.Wait(TimeSpan.FromMilliseconds(waitMs)))
+        {
+            Track(token, future);
+            return Exports.Pending;
+        }
+        return PendingOperation<T>.ToResult(future.Result);
     }
 
     internal string? TakeMessage(ulong token)

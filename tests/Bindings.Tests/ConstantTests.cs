@@ -53,23 +53,27 @@ public sealed class ConstantTests
         table.AssertNone("well-known io_uring constants");
     }
 
-    [Fact]
-    public void Constants_match_gcc()
+    /// <summary>For every pinned generation with liburing-ffi.so.2: its generated and compiled bindings.</summary>
+    [Theory]
+    [MemberData(nameof(PinnedBindings.FfiGenerationData), MemberType = typeof(PinnedBindings))]
+    public void Constants_match_gcc(string generation)
     {
-        var model = TestModel.Current;
-        var gcc = TestModel.Gcc;
-        Assert.NotNull(s_constants);
+        var bindings = PinnedBindings.For(generation);
+        var model = bindings.Model;
+        var gcc = bindings.Gcc;
+        var constants = bindings.FindType("Constants");
+        Assert.NotNull(constants);
         Assert.True(model.Constants.Count > 0, "the model has no constants");
         var table = new Mismatches("constant", "check", "gcc", "model", "C#");
         foreach (var constant in model.Constants)
         {
-            var field = s_constants!.GetField(constant.Name, BindingFlags.Public | BindingFlags.Static);
+            var field = constants!.GetField(constant.Name, BindingFlags.Public | BindingFlags.Static);
             if (field is null || !field.IsLiteral)
             {
                 table.Add(constant.Name, "const field of Constants", "", "", field is null ? "missing" : "not const");
                 continue;
             }
-            var declared = CsTypes.Resolve(constant.CsType);
+            var declared = bindings.Resolve(constant.CsType);
             if (declared != field.FieldType)
                 table.Add(constant.Name, "C# type", constant.CType, constant.CsType, field.FieldType.Name);
 
@@ -96,14 +100,17 @@ public sealed class ConstantTests
                     break;
             }
         }
-        table.AssertNone($"{model.Constants.Count} constants of generation {model.Generation}");
+        table.AssertNone($"{model.Constants.Count} constants of generation {generation} (liburing {model.Generation})");
     }
 
-    [Fact]
-    public void Enums_match_gcc()
+    [Theory]
+    [MemberData(nameof(PinnedBindings.FfiGenerationData), MemberType = typeof(PinnedBindings))]
+    public void Enums_match_gcc(string generation)
     {
-        var model = TestModel.Current;
-        var gcc = TestModel.Gcc;
+        var bindings = PinnedBindings.For(generation);
+        var model = bindings.Model;
+        var gcc = bindings.Gcc;
+        var constants = bindings.FindType("Constants");
         Assert.True(model.Enums.Count > 0, "the model has no enums");
         var table = new Mismatches("enum member", "check", "gcc", "model", "C#");
         for (var e = 0; e < model.Enums.Count; e++)
@@ -113,7 +120,7 @@ public sealed class ConstantTests
             Type? type = null;
             if (!en.IsAnonymous)
             {
-                type = ClrLayout.FindType(en.CsName!);
+                type = bindings.FindType(en.CsName!);
                 if (type is null || !type.IsEnum)
                 {
                     table.Add(en.CName, "C# enum type", "", en.CsName, type is null ? "missing" : "not an enum");
@@ -122,7 +129,7 @@ public sealed class ConstantTests
                 else
                 {
                     var underlying = Enum.GetUnderlyingType(type);
-                    if (CsTypes.Resolve(en.Underlying) != underlying)
+                    if (bindings.Resolve(en.Underlying) != underlying)
                         table.Add(en.CName, "underlying type", "", en.Underlying, underlying.Name);
                     if (CsTypes.IntegerShape(underlying) is var (size, signed) && (size != facts.Size || signed != facts.Signed))
                         table.Add(en.CName, "size/signedness", $"{facts.Size}/{Sign(facts.Signed!.Value)}", en.Underlying, $"{size}/{Sign(signed)}");
@@ -132,7 +139,7 @@ public sealed class ConstantTests
             {
                 FieldInfo? field = type is not null
                     ? type.GetField(member.Name, BindingFlags.Public | BindingFlags.Static)
-                    : en.IsAnonymous ? s_constants?.GetField(member.Name, BindingFlags.Public | BindingFlags.Static) : null;
+                    : en.IsAnonymous ? constants?.GetField(member.Name, BindingFlags.Public | BindingFlags.Static) : null;
                 if (field is null)
                 {
                     if (type is not null || en.IsAnonymous)
@@ -143,20 +150,22 @@ public sealed class ConstantTests
                 CompareInteger(table, member.Name, facts.Members[member.Name], member.Value, field, modelCType: en.IsAnonymous ? "int (enumerator)" : null);
             }
         }
-        table.AssertNone($"{model.Enums.Count} enums, {model.Enums.Sum(e => e.Members.Count)} members");
+        table.AssertNone($"{model.Enums.Count} enums, {model.Enums.Sum(e => e.Members.Count)} members of generation {generation}");
     }
 
     /// <summary>
     /// The object-like macros of the io_uring families that gcc's preprocessor sees in the pinned
     /// headers must all be in the model: the generator may not silently drop a flag.
     /// </summary>
-    [Fact]
-    public void Model_has_every_io_uring_macro_that_gcc_defines()
+    [Theory]
+    [MemberData(nameof(PinnedBindings.FfiGenerationData), MemberType = typeof(PinnedBindings))]
+    public void Model_has_every_io_uring_macro_that_gcc_defines(string generation)
     {
-        var model = TestModel.Current;
-        var macros = PreprocessorMacros(RepoLayout.Sysroot(model.Generation));
+        var bindings = PinnedBindings.For(generation);
+        var model = bindings.Model;
+        var macros = PreprocessorMacros(bindings.Sysroot);
         string[] prefixes = ["IORING_", "IOSQE_", "IOU_", "IO_URING_", "LIBURING_", "__IORING_", "__IO_URING_"];
-        var known = AllConstantNames().ToHashSet();
+        var known = model.Constants.Select(c => c.Name).Concat(model.Enums.SelectMany(e => e.Members.Select(m => m.Name))).ToHashSet();
         var missing = macros
             .Where(m => prefixes.Any(p => m.Name.StartsWith(p, StringComparison.Ordinal)))
             .Where(m => m.Body.Length > 0 && !known.Contains(m.Name))

@@ -42,9 +42,39 @@ public sealed class LayoutTests
     [MemberData(nameof(Records))]
     public void Record_layout_matches_gcc(string csName)
     {
-        var record = TestModel.Current.Record(csName);
+        var bindings = PinnedBindings.Default;
+        var record = bindings.Model.Record(csName);
         var table = new Mismatches("member", "check", "gcc", "model", "C#");
-        var type = ClrLayout.FindType(csName);
+        CheckRecord(bindings, record, table, prefix: "");
+        table.AssertNone($"layout of {record.CName} ({record.Header})");
+    }
+
+    /// <summary>The same checks for every record of every pinned generation that has liburing-ffi.so.2,
+    /// its bindings generated and compiled for the test (the default's are the checked-in ones).</summary>
+    [Theory]
+    [MemberData(nameof(PinnedBindings.FfiGenerationData), MemberType = typeof(PinnedBindings))]
+    public void Every_record_of_the_generation_matches_gcc(string generation)
+    {
+        var bindings = PinnedBindings.For(generation);
+        Assert.True(bindings.Model.Records.Count > 0, $"generation {generation}: the model has no records");
+        var table = new Mismatches("record: member", "check", "gcc", "model", "C#");
+        foreach (var record in bindings.Model.Records)
+            CheckRecord(bindings, record, table, prefix: record.CsName + ": ");
+        table.AssertNone($"layouts of {bindings.Model.Records.Count} records of generation {generation} (liburing {bindings.Model.Generation})");
+    }
+
+    private static void CheckRecord(GenerationBindings bindings, RecordModel record, Mismatches all, string prefix)
+    {
+        var table = new Mismatches("member", "check", "gcc", "model", "C#");
+        CheckRecord(bindings, record, table);
+        foreach (var row in table.Rows)
+            all.Add([prefix + row[0], .. row[1..]]);
+    }
+
+    private static void CheckRecord(GenerationBindings bindings, RecordModel record, Mismatches table)
+    {
+        var csName = record.CsName;
+        var type = bindings.FindType(csName);
         if (type is null)
             table.Add("(type)", "exists", "", "", $"no type Uring.Bindings.{csName}");
         else if (!type.IsValueType)
@@ -54,17 +84,16 @@ public sealed class LayoutTests
         {
             // A handle type for a struct the headers only declare: gcc must agree that it has no size,
             // and C# must not give it fields that would invite dereferencing.
-            var (incomplete, diagnostics) = GccProbe.IsIncompleteInC(TestModel.Current, record);
+            var (incomplete, diagnostics) = GccProbe.IsIncompleteInC(bindings.Model, record, bindings.Sysroot);
             if (!incomplete)
                 table.Add("(record)", "incomplete in C", "complete", "incomplete (size 0)", diagnostics.Trim());
             if (record.Fields.Count > 0)
                 table.Add("(record)", "fields of an incomplete type", "none", record.Fields.Count, "");
             if (type is { IsValueType: true } && ClrLayout.InstanceFields(type).Count > 0)
                 table.Add("(record)", "C# fields of an incomplete type", "none", "", string.Join(", ", ClrLayout.InstanceFields(type).Select(f => f.Name)));
-            table.AssertNone($"incomplete {record.CName} ({record.Header})");
             return;
         }
-        var gcc = TestModel.Gcc.Records[csName];
+        var gcc = bindings.Gcc.Records[csName];
 
         var usable = type is { IsValueType: true };
         var csSize = usable ? ClrLayout.SizeOf(type!) : (long?)null;
@@ -91,14 +120,13 @@ public sealed class LayoutTests
                 if (field.Flexible)
                     CheckFlexible(table, type, usable, field, member, g);
                 else
-                    CheckField(table, type, usable, field, member, g);
+                    CheckField(bindings, table, type, usable, field, member, g);
             }
             foreach (var nested in record.Nested)
                 CheckNested(table, record, gcc, type, usable, nested);
             foreach (var field in record.Fields.Where(f => !f.Bitfield && !f.Flexible && f.AnonymousPath.Count > 0))
                 CheckThroughNestedTypes(table, type, usable, field, gcc.Fields.GetValueOrDefault(field.Name));
         }
-        table.AssertNone($"layout of {record.CName} ({record.Header})");
     }
 
     /// <summary>
@@ -179,7 +207,7 @@ public sealed class LayoutTests
         return (current, offset, null);
     }
 
-    private static void CheckField(Mismatches table, Type? type, bool usable, FieldModel field, string member, GccField g)
+    private static void CheckField(GenerationBindings bindings, Mismatches table, Type? type, bool usable, FieldModel field, string member, GccField g)
     {
         long? csOffset = null, csSize = null;
         if (usable)
@@ -196,7 +224,7 @@ public sealed class LayoutTests
                 if (declared is { } d && d != offset)
                     table.Add(member, "[FieldOffset] vs Marshal.OffsetOf", g.Offset, field.Offset, $"{d} vs {offset}");
                 csSize = ClrLayout.SizeOf(info.FieldType);
-                CheckFieldType(table, field, member, g, info);
+                CheckFieldType(bindings, table, field, member, g, info);
             }
         }
         Check(table, member, "offsetof", g.Offset, field.Offset, csOffset);
@@ -209,7 +237,7 @@ public sealed class LayoutTests
     /// signedness gcc gives the C type. Plain <c>char</c> is exempt from the signedness check: its
     /// signedness is the platform's choice and the bindings treat char data as bytes.
     /// </summary>
-    private static void CheckFieldType(Mismatches table, FieldModel field, string member, GccField g, FieldInfo info)
+    private static void CheckFieldType(GenerationBindings bindings, Mismatches table, FieldModel field, string member, GccField g, FieldInfo info)
     {
         Type? element = info.FieldType;
         if (field.ArrayLength is > 0)
@@ -224,7 +252,7 @@ public sealed class LayoutTests
                 table.Add(member, "array length", field.CType, field.ArrayLength, $"{buffer.Length} ✗");
             element = buffer.ElementType;
         }
-        var expected = CsTypes.Resolve(field.CsType);
+        var expected = bindings.Resolve(field.CsType);
         if (expected is null && !field.CsType.StartsWith("delegate*", StringComparison.Ordinal))
             table.Add(member, "model csType is a known type", field.CType, field.CsType, element.Name);
         else if (expected is not null && expected != element)

@@ -11,8 +11,9 @@ public sealed class ProbeHarnessTests
 {
     private static readonly Lazy<(ApiModel Model, GccFacts Facts)> s_fixture = new(() =>
     {
+        // The fixture's facts are io_uring ABI, the same in every pinned generation.
         var model = ApiModel.Load(RepoLayout.Fixture("mini-model.json"));
-        return (model, GccProbe.Run(model, RepoLayout.Sysroot(model.Generation)));
+        return (model, GccProbe.Run(model, RepoLayout.Sysroot(RepoLayout.DefaultGeneration())));
     });
 
     [Fact]
@@ -79,7 +80,7 @@ public sealed class ProbeHarnessTests
                 new ConstantModel { Name = "(-9223372036854775807LL - 1)", CsType = "long" },
             ],
         };
-        var gcc = GccProbe.Run(model, RepoLayout.Sysroot(model.Generation));
+        var gcc = GccProbe.Run(model, RepoLayout.Sysroot(RepoLayout.DefaultGeneration()));
         Assert.Equal(new GccInteger(ulong.MaxValue, 8, false), gcc.Constants["LIBURING_UDATA_TIMEOUT"]);
         Assert.Equal(new GccInteger(-5, 4, true), gcc.Constants["(-5)"]);
         Assert.Equal(new GccInteger(long.MinValue, 8, true), gcc.Constants["(-9223372036854775807LL - 1)"]);

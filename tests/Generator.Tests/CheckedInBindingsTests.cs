@@ -3,43 +3,111 @@ using Xunit.Abstractions;
 
 namespace Uring.Generator.Tests;
 
-/// <summary>The checked-in bindings are exactly what the generator makes from the pins.</summary>
+/// <summary>The checked-in bindings (and python/uring/_errno.py) are exactly what the generator
+/// makes from the pins, whichever way it is told where the headers are.</summary>
 [Collection(GenerationCollection.Name)]
-public sealed class CheckedInBindingsTests(GenerationFixture generations, ITestOutputHelper output)
+public sealed class CheckedInBindingsTests(GenerationFixture generations, ITestOutputHelper output) : IDisposable
 {
-    private static void AssertSameTree(string expectedDirectory, SortedDictionary<string, string> actual)
+    private readonly string _work = Directory.CreateTempSubdirectory("uring-gen-out-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_work, recursive: true); } catch (IOException) { }
+    }
+
+    private static void AssertSameTree(string expectedDirectory, IReadOnlyDictionary<string, string> actual)
     {
         var expected = Directory.EnumerateFiles(expectedDirectory, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(expectedDirectory, f))
             .Where(f => f.EndsWith(".g.cs", StringComparison.Ordinal) || f == "api-model.json")
             .Order(StringComparer.Ordinal)
             .ToList();
-        Assert.Equal(expected, actual.Keys.ToList());
+        Assert.Equal(expected, actual.Keys.Order(StringComparer.Ordinal).ToList());
         var different = actual.Where(pair => File.ReadAllText(Path.Combine(expectedDirectory, pair.Key)) != pair.Value)
             .Select(pair => pair.Key).ToList();
         Assert.True(different.Count == 0, "files differ from the checked-in bindings: " + string.Join(", ", different));
     }
 
+    /// <summary>What a generate run wrote into a folder, in the shape <see cref="Emitter.EmitAll"/> returns.</summary>
+    private static Dictionary<string, string> ReadTree(string directory) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(directory, f))
+            .Where(f => f.EndsWith(".g.cs", StringComparison.Ordinal) || f == "api-model.json")
+            .ToDictionary(f => f, f => File.ReadAllText(Path.Combine(directory, f)), StringComparer.Ordinal);
+
+    private void AssertSameAsCheckedIn(Model.ApiModel model)
+    {
+        var emitter = new Emitter(model);
+        AssertSameTree(generations.CheckedInDirectory, emitter.EmitAll());
+        Assert.True(File.ReadAllText(generations.CheckedInPythonErrno) == emitter.EmitPythonErrno(),
+            "python/uring/_errno.py differs from what the generator makes");
+    }
+
     [Fact]
     public void DefaultGenerationReproducesTheCheckedInFilesByteForByte()
     {
-        var files = new Emitter(generations.Model(generations.Pins.DefaultGeneration)).EmitAll();
-        AssertSameTree(generations.CheckedInDirectory, files);
+        AssertSameAsCheckedIn(generations.DefaultModel);
     }
 
     [Fact]
     public void OutputDoesNotDependOnWhichLinuxLibcDevIsInstalled()
     {
-        // Same liburing 2.15, uapi headers from Linux 6.12 (trixie) instead of 7.2 (sid).
-        var files = new Emitter(generations.Model("2.15-uapi6.12")).EmitAll();
-        AssertSameTree(generations.CheckedInDirectory, files);
+        // The default's liburing with the uapi headers (linux-libc-dev) of another pin, of
+        // another kernel series: composed in a pin file of its own, fetched into a private cache.
+        var pins = generations.Pins;
+        var defaultUapi = pins.Lines.Single(l => l.Generation == pins.DefaultGeneration && l.Package == "linux-libc-dev");
+        var otherUapi = pins.Lines
+            .Where(l => l.Package == "linux-libc-dev" && Series(l.Version) != Series(defaultUapi.Version))
+            .MaxBy(l => Series(l.Version))
+            ?? throw new InvalidOperationException("no other pin has a linux-libc-dev of another series");
+        const string composed = "uapi-check";
+        var lines = pins.Lines.Where(l => l.Generation == pins.DefaultGeneration)
+            .Concat(pins.Lines.Where(l => l.Generation == pins.DefaultGeneration && l.Package != "linux-libc-dev").Select(l => l with { Generation = composed }))
+            .Append(otherUapi with { Generation = composed });
+        var pinFile = Path.Combine(_work, "pins.txt");
+        File.WriteAllLines(pinFile, [$"default {pins.DefaultGeneration}", .. lines.Select(l => l.ToString())]);
+        output.WriteLine($"liburing of {pins.DefaultGeneration} with linux-libc-dev {otherUapi.Version} (pinned for {otherUapi.Generation}) instead of {defaultUapi.Version}");
+
+        var composedPins = Pins.Load(pinFile, Path.Combine(_work, "cache"));
+        var uapiHeader = Path.Combine(composedPins.Fetch(composed), "usr/include/linux/version.h");
+        var series = otherUapi.Version.Split('.');
+        Assert.Contains($"#define LINUX_VERSION_MAJOR {series[0]}\n#define LINUX_VERSION_PATCHLEVEL {series[1]}\n",
+            File.ReadAllText(uapiHeader), StringComparison.Ordinal);
+        AssertSameAsCheckedIn(Generation.Build(composedPins, composed).Model);
+
+        static Version Series(string version) => Version.Parse(string.Join('.', version.Split('.').Take(2)));
+    }
+
+    [Fact]
+    public void SysrootFlagOnThePinnedSysrootReproducesTheCheckedInFiles()
+    {
+        var sysroot = generations.Pins.Fetch(generations.Pins.DefaultGeneration);
+        var outputDirectory = Path.Combine(_work, "sysroot");
+        var python = Path.Combine(_work, "sysroot-errno.py");
+        var run = UringGenProcess.Run("generate", "--sysroot", sysroot, "-o", outputDirectory, "--python", python);
+        Assert.True(run.Exit == 0, run.Stderr);
+        AssertSameTree(generations.CheckedInDirectory, ReadTree(outputDirectory));
+        Assert.Equal(File.ReadAllText(generations.CheckedInPythonErrno), File.ReadAllText(python));
+    }
+
+    [Fact]
+    public void IncludeAndLibraryFlagsReproduceTheCheckedInFiles()
+    {
+        var sysroot = generations.Pins.Fetch(generations.Pins.DefaultGeneration);
+        var outputDirectory = Path.Combine(_work, "include");
+        var python = Path.Combine(_work, "include-errno.py");
+        var run = UringGenProcess.Run("generate", "--include", Path.Combine(sysroot, "usr/include"),
+            "--library", Path.Combine(sysroot, "usr/lib/x86_64-linux-gnu/liburing-ffi.so.2"), "-o", outputDirectory, "--python", python);
+        Assert.True(run.Exit == 0, run.Stderr);
+        AssertSameTree(generations.CheckedInDirectory, ReadTree(outputDirectory));
+        Assert.Equal(File.ReadAllText(generations.CheckedInPythonErrno), File.ReadAllText(python));
     }
 
     [Fact]
     public void TwoRunsGiveIdenticalOutput()
     {
-        var first = new Emitter(Generation.Build(generations.Pins, "2.15").Model).EmitAll();
-        var second = new Emitter(Generation.Build(generations.Pins, "2.15").Model).EmitAll();
+        var first = new Emitter(Generation.Build(generations.Pins, generations.Pins.DefaultGeneration).Model).EmitAll();
+        var second = new Emitter(Generation.Build(generations.Pins, generations.Pins.DefaultGeneration).Model).EmitAll();
         Assert.Equal(first.Keys, second.Keys);
         foreach (var key in first.Keys)
             Assert.Equal(first[key], second[key]);
@@ -61,8 +129,9 @@ public sealed class CheckedInBindingsTests(GenerationFixture generations, ITestO
     [Fact]
     public void EveryGeneratedFileIsMarkedGenerated()
     {
-        var files = new Emitter(generations.Model(generations.Pins.DefaultGeneration)).EmitAll();
-        foreach (var (name, content) in files.Where(f => f.Key.EndsWith(".g.cs", StringComparison.Ordinal)))
+        var emitter = new Emitter(generations.DefaultModel);
+        foreach (var (name, content) in emitter.EmitAll().Where(f => f.Key.EndsWith(".g.cs", StringComparison.Ordinal)))
             Assert.True(content.StartsWith("// <auto-generated>", StringComparison.Ordinal), name);
+        Assert.StartsWith("# <auto-generated>", emitter.EmitPythonErrno(), StringComparison.Ordinal);
     }
 }

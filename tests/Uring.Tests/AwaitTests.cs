@@ -40,8 +40,11 @@ public sealed class AwaitTests : IDisposable
             SynchronizationContext.SetSynchronizationContext(context);
             try
             {
-                // A timeout rather than a NOP: the continuation must be registered before the CQE.
-                var result = await _ring.Timeout(TimeSpan.FromMilliseconds(20));
+                // A timeout rather than a NOP: the continuation must be registered before the CQE
+                // (long enough that a loaded machine cannot let it fire before the await).
+                var future = _ring.Timeout(TimeSpan.FromMilliseconds(300));
+                Assert.False(future.IsCompleted);
+                var result = await future;
                 return (result, SynchronizationContext.Current, _ring.IsOwnerThread);
             }
             finally
@@ -59,7 +62,9 @@ public sealed class AwaitTests : IDisposable
             SynchronizationContext.SetSynchronizationContext(context);
             try
             {
-                await _ring.Timeout(TimeSpan.FromMilliseconds(20)).ConfigureAwait(false);
+                var future = _ring.Timeout(TimeSpan.FromMilliseconds(300));
+                Assert.False(future.IsCompleted);
+                await future.ConfigureAwait(false);
                 return _ring.IsOwnerThread;
             }
             finally

@@ -169,6 +169,21 @@ public sealed class TableOperationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reset_connection_fails_with_ECONNRESET_by_name()
+    {
+        using var net = new LoopbackConnections();
+        var (client, server) = await net.ConnectAsync(_ring);
+        using var clientSocket = new Socket(new SafeSocketHandle(client, ownsHandle: false));
+        clientSocket.LingerState = new LingerOption(true, 0); // close sends RST
+        net.Close(client);
+        using var into = OwnershipMemory.Allocate(16);
+        var e = await Assert.ThrowsAsync<UringIOException>(() => Bounded(_ring.Receive(server, into)));
+        Assert.Equal(104, e.Errno);
+        Assert.Equal("ECONNRESET", e.ErrnoName);
+        Assert.Contains("ECONNRESET", e.Message);
+    }
+
+    [Fact]
     public async Task Operations_take_a_Socket_and_keep_it_referenced()
     {
         using var net = new LoopbackConnections();

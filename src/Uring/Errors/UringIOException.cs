@@ -31,6 +31,7 @@ public class UringIOException : IOException
     /// <summary>The operation that failed.</summary>
     public io_uring_op? Opcode { get; }
 
-    /// <summary>The symbolic errno name (for example <c>EBADF</c>).</summary>
+    /// <summary>The symbolic errno name as the kernel's headers define it (<c>ECONNRESET</c> for 104),
+    /// or <c>errno N</c> for a value they do not define.</summary>
     public string ErrnoName => Uring.Errno.Name(Errno);
 }

@@ -10,11 +10,12 @@ namespace Uring.Bindings.Tests.Infrastructure;
 public sealed class ApiModel
 {
     public string Generation { get; set; } = "";
-    public List<string> Packages { get; set; } = [];
+    public string Library { get; set; } = "";
     public List<RecordModel> Records { get; set; } = [];
     public List<EnumModel> Enums { get; set; } = [];
     public List<ConstantModel> Constants { get; set; } = [];
     public List<FunctionModel> Functions { get; set; } = [];
+    public List<ErrnoModel> Errnos { get; set; } = [];
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -113,6 +114,15 @@ public sealed class FunctionModel
     public bool MayEnterKernel { get; set; }
     public List<string> Calls { get; set; } = [];
     public string? Header { get; set; }
+}
+
+public sealed class ErrnoModel
+{
+    public string Name { get; set; } = "";
+    public int Value { get; set; }
+    public string? Message { get; set; }
+    public string Header { get; set; } = "";
+    public string? AliasOf { get; set; }
 }
 
 public sealed class ParameterModel

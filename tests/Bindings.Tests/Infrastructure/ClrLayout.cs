@@ -15,9 +15,13 @@ public struct AlignmentProbe<T> where T : unmanaged
 /// <summary>Layout facts about the generated C# types, found by reflection.</summary>
 public static unsafe class ClrLayout
 {
+    /// <summary>The bindings this test project is built against (the checked-in default generation).</summary>
     public static readonly Assembly Bindings = typeof(LiburingLibrary).Assembly;
 
-    public static Type? FindType(string csName) => Bindings.GetType("Uring.Bindings." + csName, throwOnError: false);
+    public static Type? FindType(string csName) => FindType(Bindings, csName);
+
+    /// <summary>A generated type in a given build of the bindings (another pinned generation's, say).</summary>
+    public static Type? FindType(Assembly bindings, string csName) => bindings.GetType("Uring.Bindings." + csName, throwOnError: false);
 
     public static int SizeOf(Type type)
     {

@@ -26,7 +26,10 @@ public static class CsTypes
     };
 
     /// <summary>Resolves "int", "io_uring_sqe*", "void**", "delegate* unmanaged&lt;…&gt;" (as IntPtr-sized pointer: null) …</summary>
-    public static Type? Resolve(string csType)
+    public static Type? Resolve(string csType) => Resolve(csType, ClrLayout.Bindings);
+
+    /// <summary>As <see cref="Resolve(string)"/>, with generated types looked up in <paramref name="bindings"/>.</summary>
+    public static Type? Resolve(string csType, System.Reflection.Assembly bindings)
     {
         var t = csType.Trim();
         if (t.StartsWith("delegate*", StringComparison.Ordinal))
@@ -37,7 +40,7 @@ public static class CsTypes
             depth++;
             t = t[..^1].TrimEnd();
         }
-        var type = s_primitives.GetValueOrDefault(t) ?? ClrLayout.FindType(t);
+        var type = s_primitives.GetValueOrDefault(t) ?? ClrLayout.FindType(bindings, t);
         for (var i = 0; type is not null && i < depth; i++)
             type = type.MakePointerType();
         return type;

@@ -12,6 +12,9 @@ public sealed class Mismatches
 
     public int Count => _rows.Count;
 
+    /// <summary>The rows recorded so far, as text cells.</summary>
+    public IReadOnlyList<string[]> Rows => _rows;
+
     public void Add(params object?[] cells) =>
         _rows.Add(cells.Select(c => c switch { null => "—", string s => s, _ => c.ToString() ?? "" }).ToArray());
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace Uring.Bindings.Tests.Infrastructure;
 
@@ -16,6 +17,17 @@ public static class RepoLayout
     public static string ModelPath => Path.Combine(GeneratedDirectory, "api-model.json");
 
     public static string PinsPath => Path.Combine(Root, "liburing-headers", "pins.txt");
+
+    /// <summary>The generator's command line, built with the solution (see Bindings.Tests.csproj).</summary>
+    public static string UringGen
+    {
+        get
+        {
+            var path = typeof(RepoLayout).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>()
+                .Single(a => a.Key == "UringGen").Value!;
+            return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution first", path);
+        }
+    }
 
     /// <summary>A fixture shipped with this test project (copied to the output directory).</summary>
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);

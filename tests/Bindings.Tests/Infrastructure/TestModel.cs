@@ -13,5 +13,5 @@ public static class TestModel
 
     public static ApiModel Current => s_model.Value;
 
-    public static GccFacts Gcc => GccProbe.For(RepoLayout.ModelPath, Current);
+    public static GccFacts Gcc => PinnedBindings.Default.Gcc;
 }
