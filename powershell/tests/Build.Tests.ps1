@@ -4,7 +4,7 @@ BeforeAll {
     Import-Module "$PSScriptRoot/TestSupport.psm1" -Force
     $script:buildScript = Join-Path $PSScriptRoot '../../build.ps1'
     $parseErrors = $null
-    $ast = [Management.Automation.Language.Parser]::ParseFile($buildScript, [ref]$null, [ref]$parseErrors)
+    $script:ast = [Management.Automation.Language.Parser]::ParseFile($buildScript, [ref]$null, [ref]$parseErrors)
     $script:parseErrors = $parseErrors
     $functions = $ast.FindAll({ param($node) $node -is [Management.Automation.Language.FunctionDefinitionAst] }, $false)
     $script:definitions = ($functions | Where-Object Name -In 'Write-Step', 'Invoke-AsRoot', 'Install-Packages' | ForEach-Object { $_.Extent.Text }) -join "`n"
@@ -52,6 +52,15 @@ Describe 'build.ps1' {
         . Use-BuildFunctions '0' @()
         function apt-get { $global:LASTEXITCODE = 100 }
         { Install-Packages 2>$null } | Should -Throw '*apt-get update -qq failed with exit code 100*'
+    }
+
+    It 'checks the same generated files as build.sh' {
+        $bash = Get-Content -Raw (Join-Path $PSScriptRoot '../../build.sh')
+        $bash -match '(?m)^generated_paths=\(([^)]*)\)' | Should -BeTrue
+        $fromBash = $Matches[1] -split '\s+' | Where-Object { $_ }
+        $assignment = $ast.Find({ param($node) $node -is [Management.Automation.Language.AssignmentStatementAst] -and $node.Left.Extent.Text -eq '$generatedPaths' }, $true)
+        $fromPowerShell = $assignment.Right.Extent.Text | Invoke-Expression
+        $fromPowerShell | Should -Be $fromBash
     }
 
     It 'parses without errors' {
