@@ -62,7 +62,7 @@ public sealed class ConsumerTests(PackedFeed packed, ITestOutputHelper output)
         using (var zip = ZipFile.Open(repacked, ZipArchiveMode.Update))
         {
             const string native = "runtimes/linux-x64/native/liburing-ffi.so.2";
-            zip.GetEntry(native)!.Delete();
+            (zip.GetEntry(native) ?? throw new InvalidOperationException($"the packed bindings have no {native}")).Delete();
             using var stream = zip.CreateEntry(native).Open();
             stream.Write(Repo.PinnedLibrary(other));
         }
