@@ -1,9 +1,9 @@
 #!/usr/bin/env pwsh
 # PowerShell twin of build.sh (same steps, same output). NOT RUN HERE: this machine has no
 # PowerShell; build.sh is the tested entry point.
-#   ./build.ps1 generate | test | bench
+#   ./build.ps1 generate | test | bench | pack
 param(
-    [Parameter(Position = 0, Mandatory = $true)][ValidateSet('generate', 'test', 'bench')][string]$Command,
+    [Parameter(Position = 0, Mandatory = $true)][ValidateSet('generate', 'test', 'bench', 'pack')][string]$Command,
     [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest
 )
 $ErrorActionPreference = 'Stop'
@@ -52,5 +52,9 @@ switch ($Command) {
     'bench' {
         Install-Packages @('fio')
         Invoke-Checked bash (@('./build.sh', 'bench') + $Rest)
+    }
+    'pack' {
+        # Same script: the packages come from one definition.
+        Invoke-Checked bash (@('./build.sh', 'pack') + $Rest)
     }
 }
