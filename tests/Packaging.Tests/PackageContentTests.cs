@@ -72,6 +72,7 @@ public sealed class PackageContentTests(PackedFeed packed, ITestOutputHelper out
     {
         var cli = packed.Packages["Uring.Cli"];
         Assert.Equal(Repo.Sha256(Repo.PinnedLibrary(Repo.DefaultGeneration)), Repo.Sha256(cli.Read("tools/net10.0/any/liburing-ffi.so.2")));
+        Assert.Equal(Repo.PinnedCopyright(Repo.DefaultGeneration), cli.Read("licenses/liburing/copyright"));
         var generator = packed.Packages["Uring.Generator"];
         Assert.Equal(File.ReadAllBytes(Path.Combine(Repo.Root, "liburing-headers", "pins.txt")), generator.Read("tools/net10.0/any/liburing-headers/pins.txt"));
         Assert.Equal(File.ReadAllBytes(Path.Combine(Repo.Root, "liburing-headers", "fetch.sh")), generator.Read("tools/net10.0/any/liburing-headers/fetch.sh"));
