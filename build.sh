@@ -6,6 +6,7 @@
 #   ./build.sh test       build everything and run every test (xunit, Python, Pester);
 #                         ends with "N passed, N failed, N skipped"
 #   ./build.sh bench      run the benchmarks (see bench/README.md)
+#   ./build.sh pack       build the NuGet packages into artifacts/packages (README, "Packages")
 # Both install what they need (Debian packages, the pinned liburing) on first use.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -173,6 +174,20 @@ cmd_test() {
   [ "$failed" -eq 0 ]
 }
 
+# Uring.Bindings (with liburing-ffi.so.2), Uring.Core, and the tools Uring.Cli (uring) and
+# Uring.Generator (uring-gen); tests/Packaging.Tests packs the same way into a feed of its own.
+cmd_pack() {
+  ensure_dotnet
+  liburing-headers/fetch.sh >/dev/null
+  local out="$root/artifacts/packages" start end
+  rm -rf "$out"
+  start=$(date +%s)
+  dotnet pack Uring.sln -c Release -nologo -v q -clp:ErrorsOnly -p:PackageOutputPath="$out/" "$@"
+  end=$(date +%s)
+  log "packed in $((end - start)) s (build included):"
+  ls -1 "$out"/*.nupkg >&2
+}
+
 cmd_bench() {
   ensure_dotnet; ensure_packages fio
   liburing-headers/fetch.sh >/dev/null
@@ -185,5 +200,6 @@ case "${1:-}" in
   generate) shift; cmd_generate "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) echo "usage: $0 generate|test|bench" >&2; exit 2 ;;
+  pack) shift; cmd_pack "$@" ;;
+  *) echo "usage: $0 generate|test|bench|pack" >&2; exit 2 ;;
 esac
