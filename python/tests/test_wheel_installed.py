@@ -4,7 +4,8 @@ temporary folder, with no .NET runtime reachable:
     python -I test_wheel_installed.py CHECKOUT SITE_PACKAGES [--hidden]
 
 It reads a file through ``Ring.read`` and compares the bytes, makes a socket round trip and
-awaits an operation in asyncio, all through the installed package, then reads
+awaits an operation in asyncio, all through the installed package (and checks that the
+library's ``uring_export`` refuses cleanly), then reads
 ``/proc/self/maps``: no part of the .NET runtime may be loaded (nor ICU), and the native code
 must come from the installed package. With ``--hidden`` the checkout must look empty (a mount hides it).
 Exit status 0 and a last line starting with "wheel check passed" on success.
@@ -89,6 +90,17 @@ def asyncio_read(ring, uring):
     asyncio.run(main())
 
 
+def check_export_by_name_refuses(native):
+    """uring_export resolves names by reflection, which the NativeAOT library has not got: it must
+    fail cleanly (EINVAL, a message naming the way out), not hand back a pointer or crash."""
+    import ctypes
+    address = ctypes.c_void_p()
+    rc = native._library.uring_export(b"Version", ctypes.byref(address))
+    error = native.last_error()
+    assert (rc, address.value) == (-22, None), (rc, address.value)
+    assert "bind the uring_* symbols" in str(error), error
+
+
 def check_loaded_code(site):
     with open("/proc/self/maps") as f:
         files = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
@@ -111,6 +123,7 @@ def main(argv):
     assert _under(uring.__file__, site), f"uring imported from {uring.__file__}, not from {site}"
     native = _native.load()
     assert native.mode == "aot" and _under(native.library, site), (native.mode, native.library)
+    check_export_by_name_refuses(native)
     with uring.Ring() as ring:
         read_a_file(ring, uring)
         socket_round_trip(ring, uring)
