@@ -10,8 +10,8 @@ A wheel carries, besides the Python files, the C ABI of src/Scripting compiled w
 needs no .NET runtime. They come from the folder named by the config setting ``native-dir``
 (``pip wheel --config-settings native-dir=DIR``) or ``$URING_WHEEL_NATIVE_DIR``, else from
 ``dotnet publish`` of the checkout the backend sits in (into ``artifacts/native/linux-x64``;
-incremental, so a second build costs seconds). An editable install stays pure Python: it uses the
-checkout's build through hostfxr.
+incremental: unchanged code republishes in tens of seconds). An editable install stays pure
+Python: it uses the checkout's build through hostfxr.
 """
 
 import base64
