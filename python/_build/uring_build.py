@@ -2,7 +2,7 @@
 
 This machine reaches no package index: with setuptools as the backend, pip's build isolation
 would try to download it (and its editable builds need ``wheel``). This backend needs nothing,
-so ``pip wheel python``, ``pip install python`` and ``pip install -e python`` work offline, with
+so ``pip wheel ./python``, ``pip install ./python`` and ``pip install -e python`` work offline, with
 or without build isolation.
 
 A wheel carries, besides the Python files, the C ABI of src/Scripting compiled with NativeAOT
