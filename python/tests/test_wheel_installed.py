@@ -101,6 +101,19 @@ def check_export_by_name_refuses(native):
     assert "bind the uring_* symbols" in str(error), error
 
 
+def check_dotnet_route_refuses(uring):
+    """uring.dotnet needs the .NET runtime, which the wheel has not got: a HostingError naming
+    the way out, not a symbol lookup failure from deep inside the loader."""
+    info = uring.runtime_info()
+    assert info["mode"] == "aot" and info["hostfxr"] is None, info
+    try:
+        import uring.dotnet  # noqa: F401
+    except uring.HostingError as e:
+        assert "NativeAOT" in str(e) and "URING_SCRIPTING_DIR" in str(e), e
+    else:
+        raise AssertionError("import uring.dotnet succeeded without a .NET runtime")
+
+
 def check_loaded_code(site):
     with open("/proc/self/maps") as f:
         files = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
@@ -124,6 +137,7 @@ def main(argv):
     native = _native.load()
     assert native.mode == "aot" and _under(native.library, site), (native.mode, native.library)
     check_export_by_name_refuses(native)
+    check_dotnet_route_refuses(uring)
     with uring.Ring() as ring:
         read_a_file(ring, uring)
         socket_round_trip(ring, uring)
