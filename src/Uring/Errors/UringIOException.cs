@@ -25,6 +25,15 @@ public class UringIOException : IOException
         HResult = errno;
     }
 
+    /// <summary>Creates the exception for a ring-level call that failed with <paramref name="errno"/>,
+    /// keeping the exception that reported it.</summary>
+    public UringIOException(int errno, string call, Exception? innerException)
+        : base($"{call} failed: {Uring.Errno.Describe(errno)}", innerException)
+    {
+        Errno = errno;
+        HResult = errno;
+    }
+
     /// <summary>The positive errno (EBADF = 9, ...).</summary>
     public int Errno { get; }
 

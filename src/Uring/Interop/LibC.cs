@@ -16,6 +16,21 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
+    public const int EMFILE = 24, ENFILE = 23;
+
+    /// <summary>EMFILE or ENFILE when the process cannot open one more descriptor right now; otherwise null.</summary>
+    public static int? DescriptorsExhausted()
+    {
+        var fd = eventfd(0, EFD_CLOEXEC);
+        if (fd >= 0)
+        {
+            close(fd);
+            return null;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno is EMFILE or ENFILE ? errno : null;
+    }
+
     public const int RLIMIT_MEMLOCK = 8;
     public const ulong RLIM_INFINITY = ulong.MaxValue;
 

@@ -56,10 +56,12 @@ public sealed unsafe partial class Ring : IDisposable
     /// <summary>Creates a ring (and, by default, its loop thread).</summary>
     /// <exception cref="UringIOException">The kernel refused the ring (errno says why: EMFILE when
     /// the process is out of file descriptors, ENOMEM with the RLIMIT_MEMLOCK limit named…).</exception>
-    /// <exception cref="InvalidOperationException">The loop thread could not be started.</exception>
+    /// <exception cref="InvalidOperationException">The loop thread could not be started for lack of
+    /// threads or memory (lack of file descriptors is a <see cref="UringIOException"/> with EMFILE).</exception>
     public Ring(RingOptions? options = null)
     {
         _options = options ?? new RingOptions();
+        LoadLiburing();
         if (_options.Threading == RingThreading.CallerThread)
         {
             Initialize();
@@ -93,8 +95,11 @@ public sealed unsafe partial class Ring : IDisposable
         }
         catch (OutOfMemoryException e)
         {
-            // .NET reports a failed pthread_create (EAGAIN: a thread, memory or map-count limit) as
-            // OutOfMemoryException; no ring exists yet.
+            // .NET reports any failed thread start as OutOfMemoryException: a failed pthread_create
+            // (EAGAIN: a thread, memory or map-count limit), and also a thread that could not open
+            // the pipe the runtime creates at every thread start (EMFILE/ENFILE). No ring exists yet.
+            if (LibC.DescriptorsExhausted() is int errno)
+                throw new UringIOException(errno, "starting the ring's loop thread (the runtime needs a descriptor for it) — the process is out of file descriptors (ulimit -n)");
             throw new InvalidOperationException($"The ring's loop thread could not be started ({e.Message}); the process is out of threads or memory. RingThreading.CallerThread needs no thread.", e);
         }
         started.Wait();
@@ -102,6 +107,23 @@ public sealed unsafe partial class Ring : IDisposable
         {
             _thread.Join();
             throw startupError;
+        }
+    }
+
+    /// <summary>
+    /// Loads liburing-ffi.so.2 before anything touches the bindings' function table, whose static
+    /// initialiser would remember a failure for the life of the process; a load that failed because
+    /// the process was out of descriptors is an EMFILE error, and the next ring tries again.
+    /// </summary>
+    private static void LoadLiburing()
+    {
+        try
+        {
+            LiburingLibrary.EnsureLoaded();
+        }
+        catch (DllNotFoundException e) when (LibC.DescriptorsExhausted() is int errno)
+        {
+            throw new UringIOException(errno, $"loading {LiburingLibrary.FileName} — the process is out of file descriptors (ulimit -n)", e);
         }
     }
 
