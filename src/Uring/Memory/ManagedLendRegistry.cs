@@ -121,7 +121,15 @@ internal static class ManagedLendRegistry
         }
     }
 
-    /// <summary>How many managed ranges are lent right now (tests check that every lend ends).</summary>
+    /// <summary>How many ranges of <paramref name="key"/> (an array or MemoryManager) are lent right now.</summary>
+    internal static int LentRangesOf(object key)
+    {
+        var stripe = StripeOf(key);
+        lock (stripe)
+            return stripe.Lent.TryGetValue(key, out var list) ? list.Count : 0;
+    }
+
+    /// <summary>How many managed ranges are lent right now, process-wide.</summary>
     internal static int LentRanges
     {
         get
