@@ -3,7 +3,8 @@
 #   ./build.sh generate   regenerate src/Bindings/Generated and python/uring/_errno.py from the
 #                         pinned default liburing and print what changed against the checked-in files
 #                         (uring-gen generate's options pass through: --verbose, -g GEN, --sysroot DIR, ...)
-#   ./build.sh test       build everything and run every test; ends with "N passed, N failed, N skipped"
+#   ./build.sh test       build everything and run every test (xunit, Python, Pester);
+#                         ends with "N passed, N failed, N skipped"
 #   ./build.sh bench      run the benchmarks (see bench/README.md)
 # Both install what they need (Debian packages, the pinned liburing) on first use.
 set -euo pipefail
@@ -29,8 +30,20 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Debian's shared libpython for the version of /usr/bin/python3: examples/EmbedPython (a C#
+# program embedding CPython) loads it when no python3 on PATH has a shared library.
+ensure_libpython() {
+  local version; version="$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  ensure_packages "libpython$version"
+}
+
 ensure_dotnet() {
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is required" >&2; exit 1; }
+}
+
+# pwsh for the PowerShell module's tests: the version pinned in .config/dotnet-tools.json.
+ensure_pwsh() {
+  dotnet tool restore >/dev/null || { echo "error: dotnet tool restore could not install pwsh" >&2; exit 1; }
 }
 
 # What `uring-gen generate` writes for the pinned default: checked in, never edited by hand.
@@ -94,7 +107,7 @@ operation_outputs_are_clean() {
 }
 
 cmd_test() {
-  ensure_dotnet; ensure_packages
+  ensure_dotnet; ensure_packages; ensure_libpython; ensure_pwsh
   for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
     liburing-headers/fetch.sh "$gen" >/dev/null
   done
@@ -128,7 +141,8 @@ cmd_test() {
 
   if [ -f python/tests/run.py ]; then
     log "python tests"
-    python3 python/tests/run.py >"$results/python.log" 2>&1 || true
+    # every interpreter on the machine (pyenv's, Debian's): the buffer protocol and Python.NET depend on the version
+    python3 python/tests/run.py --every-python >"$results/python.log" 2>&1 || true
     tail -5 "$results/python.log" >&2
     local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/python.log" | tail -1 || true)"
     if [ -n "$line" ]; then
@@ -138,6 +152,21 @@ cmd_test() {
     else
       failed=$((failed + 1)); echo "python tests printed no summary" >&2
     fi
+  fi
+
+  log "PowerShell tests (Pester)"
+  local pester_rc=0 p f s
+  timeout --kill-after=30 1200 dotnet tool run pwsh -NoProfile -NonInteractive -File powershell/tests/run.ps1 \
+    >"$results/pester.log" 2>&1 || pester_rc=$?
+  grep -E '^ *\[-\] ' "$results/pester.log" | head -50 >&2 || true
+  tail -3 "$results/pester.log" >&2
+  local counts; counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$results/pester.log" | tail -1 || true)"
+  if [ -n "$counts" ]; then
+    read -r p _ f _ s _ <<<"${counts//,/}"
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    if [ "$pester_rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); echo "the Pester run exited $pester_rc" >&2; fi
+  else
+    failed=$((failed + 1)); echo "the Pester run printed no summary (exit code $pester_rc)" >&2; tail -30 "$results/pester.log" >&2
   fi
 
   echo "$passed passed, $failed failed, $skipped skipped"

@@ -41,6 +41,7 @@ if (groups.Contains("nop"))
     {
         rows.Add(External.CNop(cNop, batch, nopOps));
         rows.Add(RawNop.Run(batch, nopOps));
+        rows.Add(BatchNop.Run(batch, nopOps));
         rows.Add(AwaitFloor.Run(batch, nopOps));
         foreach (var row in FacadeBench.Nop(batch, nopOps))
             rows.Add(row);

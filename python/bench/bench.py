@@ -10,6 +10,9 @@ Measures, on this machine:
   * 4 KiB reads of a page-cached file at random offsets: os.pread (the bar), the ring one at a
     time (blocking path and futures), asyncio awaiting the ring, asyncio run_in_executor(os.pread),
     and 32 in flight (ring vs run_in_executor);
+  * the same NOP and read round trips through uring.dotnet (Python.NET calling the C# façade
+    itself), beside the ctypes route's rows (skipped with --no-dotnet or where Python.NET
+    cannot load);
 and prints ops/s, µs per operation (wall clock and CPU time) and the overhead per operation
 against os.pread. Each figure is the median of --repeat runs of --seconds each.
 """
@@ -28,11 +31,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 BLOCK = 4096
 
 
-def measure(fn, seconds, repeat, ops_per_call=1):
+def measure(fn, seconds, repeat, ops_per_call=1, warmup=64):
     """(wall, cpu): median seconds per operation over `repeat` runs of about `seconds` each, by the
     wall clock and by the process's CPU time (user + system, all threads). On a shared machine the
     CPU time is the steadier measure of what an operation costs."""
-    fn(64)  # warm up (and let the JIT tier up)
+    fn(warmup)  # warm up (and let the JIT tier up)
     calls = 64
     while True:  # calibrate
         t = time.perf_counter()
@@ -51,11 +54,32 @@ def measure(fn, seconds, repeat, ops_per_call=1):
     return statistics.median(wall), statistics.median(cpu)
 
 
+DOTNET_WARMUP = 50_000  # Python.NET runs its first ~40,000 calls of a method on unoptimised code
+
+
+def load_dotnet():
+    """The Python.NET side: a caller-thread and a dedicated-thread façade Ring, or None (and why)."""
+    import types
+    started = time.perf_counter()
+    try:
+        import uring.dotnet as dotnet
+    except Exception as e:  # e.g. a Python older than Python.NET supports
+        print(f"\n(Python.NET rows skipped: {e})")
+        return None
+    from Uring import OwnershipMemory, Ring, RingThreading
+    startup = time.perf_counter() - started
+    return types.SimpleNamespace(
+        dotnet=dotnet, startup=startup, OwnershipMemory=OwnershipMemory,
+        caller_ring=Ring(dotnet.options(Threading=RingThreading.CallerThread, Entries=256)),
+        dedicated_ring=Ring(dotnet.options(Entries=256)))
+
+
 def main():
     ap = argparse.ArgumentParser(description="uring Python benchmark")
     ap.add_argument("--seconds", type=float, default=0.4)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--file-mib", type=int, default=64)
+    ap.add_argument("--no-dotnet", action="store_true", help="skip the Python.NET (uring.dotnet) rows")
     a = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -118,6 +142,48 @@ def main():
     row("asyncio: await ring.nop(), one at a time", *measure(nop_async, a.seconds, a.repeat))
     row("asyncio: asyncio.gather(64 x ring.nop())", *measure(nop_async_gather, a.seconds, a.repeat, 64))
     row("asyncio: uring.gather(64 x ring.nop())", *measure(nop_uring_gather, a.seconds, a.repeat, 64))
+
+    net = None if a.no_dotnet else load_dotnet()
+    if net is not None:
+        print(f"\nNOP through Python.NET (uring.dotnet, the C# façade itself; start-up {1e3 * net.startup:.0f} ms; "
+              f"each row first warms up with {DOTNET_WARMUP:,} calls)")
+        d = net.dotnet
+
+        def net_nop_result(n):
+            nop = net.caller_ring.Nop
+            for _ in range(n):
+                nop().Result
+
+        def net_nop_wait(n):
+            nop, wait = net.caller_ring.Nop, d.wait
+            for _ in range(n):
+                wait(nop())
+
+        def net_nop_dedicated(n):
+            nop = net.dedicated_ring.Nop
+            for _ in range(n):
+                nop().Result
+
+        def net_nop_async(n):
+            async def go():
+                nop, to_asyncio = net.dedicated_ring.Nop, d.to_asyncio
+                for _ in range(n):
+                    await to_asyncio(nop())
+            asyncio.run(go())
+
+        row("Python.NET: Nop().Result, caller-thread ring", *measure(net_nop_result, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
+        row("Python.NET: dotnet.wait(Nop()), caller-thread ring", *measure(net_nop_wait, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
+        row("Python.NET: Nop().Result, dedicated-thread ring", *measure(net_nop_dedicated, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
+        def net_nop_driver(n):
+            async def go():
+                with d.AsyncioDriver(net.caller_ring) as driver:
+                    nop = net.caller_ring.Nop
+                    for _ in range(n):
+                        await driver(nop())
+            asyncio.run(go())
+
+        row("Python.NET: asyncio await AsyncioDriver(Nop()), caller ring", *measure(net_nop_driver, a.seconds, a.repeat, warmup=DOTNET_WARMUP))
+        row("Python.NET: asyncio await to_asyncio(Nop()), dedicated ring", *measure(net_nop_async, a.seconds, a.repeat, warmup=5000))
 
     # ------------------------------------------------------------------ reads
     print(f"\n4 KiB reads, random offsets in a page-cached {a.file_mib} MiB file")
@@ -208,6 +274,39 @@ def main():
         with_overhead("asyncio: 32 in flight, ring.read()", ring_qd32, 32)
         with_overhead("asyncio: 32 in flight, uring.gather(32 x ring.read())", ring_qd32_gather, 32)
         with_overhead("asyncio: 32 in flight, run_in_executor(os.pread)", executor_qd32, 32)
+        if net is not None:
+            net_buf = net.OwnershipMemory.Allocate(BLOCK)
+            net_fd = net.dotnet.fd(fd)
+
+            def net_read_result(n):
+                r = net.caller_ring.Read
+                for i in range(n):
+                    r(net_fd, net_buf, offsets[i & mask]).Result
+
+            def net_read_wait(n):
+                r, wait = net.caller_ring.Read, net.dotnet.wait
+                for i in range(n):
+                    wait(r(net_fd, net_buf, offsets[i & mask]))
+
+            wall, cpu = measure(net_read_result, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
+            row("Python.NET: Read(...).Result, caller-thread ring", wall, cpu,
+                f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
+            wall, cpu = measure(net_read_wait, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
+            row("Python.NET: dotnet.wait(Read(...)), caller-thread ring", wall, cpu,
+                f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
+
+            def net_read_driver(n):
+                async def go():
+                    with net.dotnet.AsyncioDriver(net.caller_ring) as driver:
+                        r = net.caller_ring.Read
+                        for i in range(n):
+                            await driver(r(net_fd, net_buf, offsets[i & mask]))
+                asyncio.run(go())
+
+            wall, cpu = measure(net_read_driver, a.seconds, a.repeat, warmup=DOTNET_WARMUP)
+            row("Python.NET: asyncio await AsyncioDriver(Read(...))", wall, cpu,
+                f"overhead vs os.pread {1e6 * (wall - base_wall):+.2f} µs wall, {1e6 * (cpu - base_cpu):+.2f} µs CPU")
+            net_buf.Dispose()
         os.close(fd)
         buf.close()
         for b in bufs:
@@ -215,6 +314,9 @@ def main():
     finally:
         os.unlink(path)
     ring.close()
+    if net is not None:
+        net.caller_ring.Dispose()
+        net.dedicated_ring.Dispose()
 
     by_name = {name: (wall, cpu) for name, wall, cpu, _ in rows}
     batched = max(1 / by_name[f"nop_batch({b}).result()"][0] for b in (32, 256, 1024))

@@ -56,8 +56,10 @@ class BufferTests(RingTestCase):
         fd = self.track_fd(os.open(path, os.O_RDONLY))
         buf = uring.Buffer(32)
         s = buf.view()[4:8]
-        with self.assertRaises(uring.BufferBusyError):
+        with self.assertRaises(uring.BufferBusyError) as cm:
             self.ring.read(fd, buf, 0)
+        self.assertIsInstance(cm.exception, BufferError)  # like resizing an exported bytearray
+        self.assertIsInstance(cm.exception, uring.BufferExportedError)
         with self.assertRaises(uring.BufferBusyError):
             buf.close()
         self.assertEqual(buf.state, "user")  # nothing was submitted

@@ -230,6 +230,10 @@ class IntegerRangeTests(RingTestCase):
                 self.ring.read(1.5, buf)
         with self.assertRaises(OverflowError):
             uring.Ring(2 ** 32 + 8)  # was: a ring of 8 entries
+        with self.assertRaises(OverflowError):
+            uring.Buffer(2 ** 32 + 4096)  # was: len() 4294971392 over 4096 native bytes
+        with self.assertRaises(OverflowError):
+            uring.Buffer(4096, alignment=2 ** 32)
 
 
 class ChainTests(RingTestCase):

@@ -10,7 +10,7 @@
 In asyncio, ``await`` the same futures; the ring's eventfd is watched with ``loop.add_reader``.
 """
 
-from .buffer import Buffer
+from .buffer import Buffer, BufferExportedError
 from .errors import (BufferBusyError, BufferReleasedError, HostingError, OpcodeNotSupportedError,
                      OperationCancelledError, OperationTimeoutError, RingClosedError, UringArgumentError,
                      UringError, UringInternalError, UringIOError, UringStateError)
@@ -40,7 +40,7 @@ def runtime_info():
 __all__ = [
     "Ring", "Buffer", "Future", "Stream", "Chain", "gather", "BatchFuture", "CancelOutcome", "BufferRing", "ReceivedBuffer", "StatxResult", "AT_FDCWD",
     "FileTable", "RegisteredFile", "BufferTable", "RegisteredBuffer", "PipeFds", "ReceivedMessage", "AcceptedFd",
-    "UringError", "UringIOError", "BufferBusyError", "RingClosedError", "OpcodeNotSupportedError",
+    "UringError", "UringIOError", "BufferBusyError", "BufferExportedError", "RingClosedError", "OpcodeNotSupportedError",
     "UringArgumentError", "OperationCancelledError", "OperationTimeoutError", "BufferReleasedError",
     "UringStateError", "UringInternalError", "HostingError", "native_memory", "runtime_info",
 ]

@@ -17,7 +17,9 @@ import threading
 import time
 from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 
-from .errors import HostingError, make_error
+import errno as _errno
+
+from .errors import HostingError, UringStateError, make_error
 
 ABI_VERSION = 3
 PENDING = -(2 ** 31)  # Exports.Pending: a *Wait call returned before its operation completed
@@ -235,11 +237,46 @@ class Native:
 
 _lock = threading.Lock()
 _native = None
+_forked_from = None  # the pid that had loaded .NET, in a forked child
+
+
+class ForkedChildError(UringStateError):
+    """uring was loaded before this process was forked: the child cannot use it."""
+
+
+def _refuse_in_child(*args, **kwargs):
+    raise ForkedChildError(
+        _errno.ENOTSUP,
+        f"uring cannot be used in a process forked from one that had loaded it (pid {_forked_from}): the .NET "
+        "runtime does not survive fork(), and running it in the child could corrupt the parent's code pages. "
+        "Use a fresh process (multiprocessing's 'spawn' or 'forkserver' start method, or subprocess).")
+
+
+def _after_fork_in_child():
+    """fork() copied a loaded runtime: make every entry point refuse, so that nothing in the child
+    — a call, a ring's close at exit, a buffer's finaliser — runs .NET code."""
+    global _forked_from
+    if _native is None:
+        return
+    _forked_from = os.getppid()
+    for name in list(vars(_native)):
+        if callable(getattr(_native, name)) and isinstance(getattr(_native, name), ctypes._CFuncPtr):
+            setattr(_native, name, _refuse_in_child)
+    for listener in list(_fork_listeners):
+        listener()
+
+
+_fork_listeners = []  # callables run in a forked child after the entry points are disabled
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def load():
     """The process-wide Native (the runtime is loaded once, on first use)."""
     global _native
+    if _forked_from is not None:
+        _refuse_in_child()
     if _native is None:
         with _lock:
             if _native is None:

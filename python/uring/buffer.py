@@ -1,13 +1,23 @@
 """Buffer: native memory whose ownership passes to the kernel while an operation uses it."""
 
 import ctypes
+import operator
+import errno
 import weakref
 from ctypes import c_int, c_void_p
 
 from . import _native
 from .errors import BufferBusyError, BufferReleasedError
 
-__all__ = ["Buffer"]
+__all__ = ["Buffer", "BufferExportedError"]
+
+
+class BufferExportedError(BufferBusyError, BufferError):
+    """Lending (or closing) a Buffer was refused because memory views of it are still alive.
+
+    Like ``bytearray``, which refuses to resize while exported, with ``BufferError``; it is also a
+    ``BufferBusyError`` (errno EBUSY), as this refusal always was. Nothing was submitted.
+    """
 
 USER, KERNEL, POOLED, RELEASED = range(4)   # OwnershipState (src/Uring/OwnershipState.cs)
 _STATE_NAMES = {USER: "user", KERNEL: "kernel", POOLED: "released", RELEASED: "released"}
@@ -28,19 +38,31 @@ def _view_type(length):
 class Buffer:
     """A block of native memory (a C# ``OwnershipMemory``).
 
-    While no operation uses it, the program owns it: ``view()`` gives a writable
-    ``memoryview``, ``bytes()``/``write()`` copy out and in. Submitting an operation lends it to
-    the kernel until that operation's completion; meanwhile every access raises
-    ``BufferBusyError``. Memoryviews handed out earlier are released when the buffer is lent
-    (using one then raises ``ValueError``); if a slice or another export of such a view is still
-    alive, lending is refused with ``BufferBusyError`` — the kernel never writes into memory a
-    live Python object can see. A failed or cancelled operation gives the buffer back, after
-    the kernel's completion. ``close()`` frees the memory (refused while the kernel owns it).
+    While no operation uses it, the program owns it and it behaves like a fixed-size
+    ``bytearray``: on Python 3.12 and later it supports the buffer protocol (``memoryview(buf)``,
+    ``f.readinto(buf)``, ``sock.recv_into(buf)``, ``hashlib.sha256(buf)``...); on every version
+    ``bytes(buf)``, ``buf[i]``, ``buf[a:b]`` (a copy) and ``buf[a:b] = data`` work, as do
+    ``view()`` (a writable ``memoryview``) and ``bytes()``/``write()``. Submitting an operation
+    lends it to the kernel until that operation's completion; meanwhile every access raises
+    ``BufferBusyError``.
+
+    Lending needs the memory to be unexported, as resizing a ``bytearray`` does: while a
+    ``memoryview(buf)`` (or a slice of one) is alive, lending and ``close()`` raise
+    ``BufferExportedError`` (a ``BufferError`` and a ``BufferBusyError``) and nothing is
+    submitted. Views from ``view()`` are the exception: the buffer releases them itself when it
+    is lent (using one then raises ``ValueError``), but a slice or other export of one blocks
+    lending the same way. The kernel never writes into memory a live Python object can see. A
+    failed or cancelled operation gives the buffer back, after the kernel's completion.
+    ``close()`` frees the memory (refused while the kernel owns it).
     """
 
     __slots__ = ("_handle", "_id", "_length", "_native", "_views", "_exporter", "_index", "__weakref__")
 
     def __init__(self, length, alignment=4096, *, _table=None):
+        length, alignment = operator.index(length), operator.index(alignment)
+        if not -(1 << 31) <= length < 1 << 31 or not -(1 << 31) <= alignment < 1 << 31:
+            # a C int would wrap (Buffer(2**32 + 4096) was 4096 bytes); smaller bad values get the C# checks' errors
+            raise OverflowError(f"a Buffer holds at most 2**31-1 bytes with an alignment below 2**31, not {length} / {alignment}")
         native = _native.load()
         handle, ident = c_void_p(), c_int()
         if _table is None:
@@ -91,12 +113,10 @@ class Buffer:
         self._native.check(self._native.BufferView(handle, ctypes.byref(ptr), ctypes.byref(length)))
         return ptr.value, length.value
 
-    def view(self):
-        """A writable memoryview of the whole buffer (format 'B'); only while the program owns it.
-
-        Use it as a context manager (``with buf.view() as v: ...``) or drop it before lending the
-        buffer; the buffer releases it when an operation takes the buffer.
-        """
+    def _export(self):
+        """A writable 'B' memoryview of the whole buffer. Every view and export shares one ctypes
+        exporter, which the memory views keep alive: while ``self._exporter`` resolves, some view
+        or export is alive (that is how lending finds out)."""
         ptr, length = self._pointer()
         exporter = self._exporter() if self._exporter is not None else None
         if exporter is None:
@@ -104,9 +124,40 @@ class Buffer:
             exporter.buffer = self  # keeps the memory alive as long as any view or slice is
             self._exporter = weakref.ref(exporter)
         with memoryview(exporter) as raw:
-            view = raw.cast("B")
+            return raw.cast("B")
+
+    def view(self):
+        """A writable memoryview of the whole buffer (format 'B'); only while the program owns it.
+
+        Use it as a context manager (``with buf.view() as v: ...``) or drop it before lending the
+        buffer; the buffer releases it when an operation takes the buffer. (``memoryview(buf)``,
+        on Python 3.12+, is never released by the buffer: it blocks lending until you release it.)
+        """
+        view = self._export()
         self._views.append(view)
         return view
+
+    def __buffer__(self, flags):
+        # The buffer protocol (PEP 688, Python 3.12+; 3.11 ignores this method). The consumer's
+        # buffer holds the memoryview returned here, and so the exporter, until it is released.
+        return self._export()
+
+    def __bytes__(self):
+        return self.bytes()
+
+    def __getitem__(self, key):
+        """``buf[i]`` is an int; ``buf[a:b:c]`` is a copy, as bytes."""
+        with self._export() as v:
+            item = v[key]
+            if type(item) is int:
+                return item
+            with item:
+                return item.tobytes()
+
+    def __setitem__(self, key, value):
+        """``buf[i] = int``, or ``buf[a:b:c] = bytes-like`` of exactly that length (the size is fixed)."""
+        with self._export() as v:
+            v[key] = value
 
     def bytes(self, length=None, offset=0):
         """A copy of ``length`` bytes (default: to the end) from ``offset``."""
@@ -147,8 +198,9 @@ class Buffer:
             except BufferError:
                 self._views.append(v)
         if self._views or (self._exporter is not None and self._exporter() is not None):
-            raise BufferBusyError(16, f"cannot {action}: a slice or export of a memoryview of this buffer is still alive "
-                                      "(release it, or use `with buf.view() as v:`)")
+            raise BufferExportedError(errno.EBUSY, f"cannot {action}: a memoryview of this buffer (or a slice or other "
+                                                   "export of one) is still alive; release it first, or use "
+                                                   "`with memoryview(buf) as m:` / `with buf.view() as v:`")
         self._exporter = None
 
     def _lend_id(self):

@@ -45,6 +45,17 @@ class AcceptedFd(int):
 _open_rings = weakref.WeakSet()
 
 
+def _disable_rings_in_child():
+    # The rings' cached fast entry points call .NET directly: route them to the refusal too.
+    for ring in list(_open_rings):
+        for name in list(vars(ring)):
+            if name.startswith(("_fast_", "_wait_")) or name in ("_reap_fn", "_reap_nb"):
+                setattr(ring, name, _native._refuse_in_child)
+
+
+_native._fork_listeners.append(_disable_rings_in_child)
+
+
 @atexit.register
 def _close_rings_at_exit():
     # Operations still in flight at exit are cancelled and drained (bounded by the ring's
@@ -496,10 +507,34 @@ class Ring(RingOperations):
         if token >= self._token_limit:
             token = self._wrap_token()
         started = 0 if timeout is None else time.monotonic()
-        n = wait_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length, _slice_ms(timeout))
-        if n >= 0:
-            return n
-        return self._blocking_rest(n, token, opcode, buffer, timeout, started)
+        try:
+            n = wait_fn(self._id, token, fd, bid, offset & 0xFFFFFFFF, offset >> 32, length, _slice_ms(timeout))
+            if n >= 0:
+                return n
+            return self._blocking_rest(n, token, opcode, buffer, timeout, started)
+        except BaseException as interruption:
+            # Ctrl-C (KeyboardInterrupt) or another exception raised while the operation may still
+            # be in flight: nobody holds a Future for it, so cancel it here and wait for its CQE,
+            # which gives the buffer back, before letting the exception go.
+            if not isinstance(interruption, UringError):
+                self._abandon(token, opcode, buffer)
+            raise
+
+    def _abandon(self, token, opcode, buffer):
+        """Cancels the operation started under ``token`` (if it is in flight) and waits, bounded, for its end."""
+        fut = self._pending.get(token)
+        if fut is None:
+            fut = self._submitted(Future(self, token, opcode, buffer))
+        try:
+            outcome = self._cancel(fut).result(5)
+            if outcome in (CancelOutcome.ALREADY_COMPLETED, CancelOutcome.NOT_FOUND) and not fut.done():
+                self._reap(0)  # its completion is queued already, or it never started
+            if not fut.done():
+                self._wait_for(fut, 5 if outcome == CancelOutcome.CANCELLED else 0.05)
+        except (TimeoutError, UringError):
+            pass
+        if not fut.done():
+            self._pending.pop(token, None)
 
     def _blocking_rest(self, rc, token, opcode, buffer, timeout, started):
         """A *Wait call came back early: the operation goes on as a Future under ``token``."""

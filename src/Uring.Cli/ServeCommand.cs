@@ -1,74 +1,45 @@
 using System.Net;
-using System.Runtime.InteropServices;
+using Uring.Cli.Serving;
 
 namespace Uring.Cli;
 
 /// <summary>
-/// <c>uring serve echo|http [--port N] [--address IP] [--engine ring|socket] [--buffers N] [--buffer-size BYTES]</c>:
-/// sample servers on the façade, bound to 127.0.0.1 unless told otherwise. Runs until SIGINT/SIGTERM.
+/// <c>uring serve echo|http</c>: sample servers on the façade, bound to 127.0.0.1:8000 unless
+/// told otherwise. Runs until <c>stop</c> is cancelled (SIGINT/SIGTERM in the tool).
 /// </summary>
 public static class ServeCommand
 {
-    /// <summary>The usage text.</summary>
-    public const string Usage = "usage: uring serve echo|http [--port N] [--address IP] [--engine ring|socket] [--buffers N] [--buffer-size BYTES]";
-
-    /// <summary>Parses the arguments and serves; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken stop = default)
+    /// <summary>Serves until <paramref name="stop"/> is cancelled; the first line on <paramref name="output"/> names the bound address. Returns the exit code.</summary>
+    public static async Task<int> RunAsync(ServerSettings settings, TextWriter output, TextWriter log, CancellationToken stop = default)
     {
-        if (args.Length == 0 || args[0] is not ("echo" or "http"))
-            throw new ArgumentException(Usage);
-        var kind = args[0];
-        var port = 8000;
-        var address = IPAddress.Loopback;
-        var engine = "ring";
-        var bufferCount = 1024;
-        var bufferSize = 4096;
-        for (var i = 1; i < args.Length; i++)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--port" when value is not null:
-                    port = int.Parse(value);
-                    break;
-                case "--address" when value is not null:
-                    address = IPAddress.Parse(value);
-                    break;
-                case "--engine" when value is "ring" or "socket":
-                    engine = value;
-                    break;
-                case "--buffers" when value is not null:
-                    bufferCount = int.Parse(value);
-                    break;
-                case "--buffer-size" when value is not null:
-                    bufferSize = int.Parse(value);
-                    break;
-                default:
-                    throw new ArgumentException($"unknown or incomplete option '{args[i]}'\n{Usage}");
-            }
-            i++;
-        }
-        if (port is < 0 or > 65535)
-            throw new ArgumentException($"port {port} is out of range");
-        if (kind == "http" && engine != "ring")
-            throw new ArgumentException("serve http runs on the ring engine only");
-
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cts.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
-        var endPoint = new IPEndPoint(address, port);
+        // Create the console writers now: the first use of Console.Error duplicates fd 2, which
+        // fails once the process has run out of descriptors — exactly when there is something to say.
+        log.Flush();
         void Ready(IPEndPoint bound)
         {
-            output.WriteLine($"uring serve {kind} ({engine}) listening on {bound}");
+            output.WriteLine($"uring serve {Name(settings.Kind)} listening on {bound}");
             output.Flush();
         }
 
-        if (kind == "http")
-            await HttpHelloServer.RunAsync(endPoint, Ready, cts.Token);
-        else if (engine == "socket")
-            await EchoServers.RunSocketAsync(endPoint, bufferSize, Ready, cts.Token);
-        else
-            await EchoServers.RunRingAsync(endPoint, bufferCount, bufferSize, Ready, cts.Token);
-        return 0;
+        switch (settings.Kind)
+        {
+            case ServerKind.Http:
+                await new HttpServer(settings, log).RunAsync(Ready, stop);
+                break;
+            case ServerKind.SocketEcho:
+                await SocketEchoServer.RunAsync(settings, log, Ready, stop);
+                break;
+            default:
+                await new EchoServer(settings, log).RunAsync(Ready, stop);
+                break;
+        }
+        return Program.Success;
     }
+
+    private static string Name(ServerKind kind) => kind switch
+    {
+        ServerKind.Http => "http (ring)",
+        ServerKind.SocketEcho => "echo (socket)",
+        _ => "echo (ring)",
+    };
 }

@@ -59,6 +59,7 @@ public sealed class BufferRingTests : IDisposable
         await pending.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Bounded(pending));
         Assert.Equal(1, buffers.Leased);
+        second.Dispose(); // the owner's using block after the façade's release: a no-op, once
         Assert.Throws<ObjectDisposedException>(() => second.Dispose());
 
         var memory = lease.Memory;
@@ -75,6 +76,33 @@ public sealed class BufferRingTests : IDisposable
         var end = await Bounded(eof);
         Assert.True(end.IsEndOfStream);
         Assert.Equal(0, buffers.Leased);
+    }
+
+    [Fact]
+    public async Task A_lease_the_facade_released_after_a_failed_operation_is_disposed_once_without_error()
+    {
+        using var buffers = _ring.CreateBufferRing(4, 256);
+        var (client, server) = await _net.ConnectAsync(_ring);
+        var recv = _ring.ReceiveProvided(server, buffers);
+        Send(client, "data");
+        var lease = await Bounded(recv);
+        // A send of the leased bytes that fails (a pipe is not a socket): the façade releases the
+        // buffer after the CQE — back to the ring — as it does for OwnershipMemory.
+        var (r, w) = Native.Pipe();
+        try
+        {
+            var e = await Assert.ThrowsAsync<UringIOException>(() => Bounded(_ring.Send(w, lease.Memory!, lease.Length)));
+            Assert.Equal("ENOTSOCK", e.ErrnoName);
+        }
+        finally
+        {
+            Native.close(r);
+            Native.close(w);
+        }
+        Assert.Equal(0, buffers.Leased);
+        lease.Dispose(); // the owner's using block: a no-op, once
+        Assert.Throws<ObjectDisposedException>(() => lease.Dispose());
+        Assert.Equal(4, buffers.KernelAvailable());
     }
 
     [Fact]

@@ -30,6 +30,18 @@ public readonly struct FileDescriptor
         _value = value;
     }
 
+    /// <summary>A plain fd (the caller keeps it open while operations use it). The implicit
+    /// conversion from <see cref="int"/> does the same; this constructor serves languages that do
+    /// not apply C#'s conversions (Python.NET, PowerShell).</summary>
+    public FileDescriptor(int fd) : this(null, fd)
+    {
+    }
+
+    /// <summary>A handle, referenced while operations use it (as the implicit conversion).</summary>
+    public FileDescriptor(SafeHandle handle) : this(handle ?? throw new ArgumentNullException(nameof(handle)), 0)
+    {
+    }
+
     /// <summary>A plain fd (the caller keeps it open while operations use it).</summary>
     public static implicit operator FileDescriptor(int fd) => new(null, fd);
 

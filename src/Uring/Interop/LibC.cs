@@ -31,6 +31,10 @@ internal static unsafe partial class LibC
         return limits[0] == RLIM_INFINITY ? "unlimited" : $"{limits[0] / 1024} KiB";
     }
 
+    /// <summary>For an ENOMEM from a call that pins memory: " with RLIMIT_MEMLOCK at N KiB (ulimit -l)"; otherwise empty.</summary>
+    public static string MemlockNote(int errno) =>
+        errno == 12 && MemlockLimit() is { } limit ? $" with RLIMIT_MEMLOCK at {limit} (ulimit -l; registered memory is locked memory)" : "";
+
     // pthread_attr_t is 56 bytes on x86_64 and aarch64 glibc; callers pass a larger buffer.
     public const int PthreadAttrBufferSize = 128;
 

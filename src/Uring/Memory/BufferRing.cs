@@ -33,6 +33,7 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
     private readonly OwnershipMemory[] _buffers;
     private readonly Dictionary<OwnershipMemory, ushort> _ids = new(ReferenceEqualityComparer.Instance);
     private readonly uint[] _generations;
+    private readonly uint[] _releasedByRing; // per buffer: the lease generation the façade released (after a failed operation)
     private readonly bool[] _leased;
     private readonly Lock _lock = new();
     private readonly List<Action> _waiters = new();
@@ -50,6 +51,7 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
         BufferSize = bufferSize;
         _buffers = new OwnershipMemory[count];
         _generations = new uint[count];
+        _releasedByRing = new uint[count];
         _leased = new bool[count];
         try
         {
@@ -179,7 +181,16 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
         lock (_lock)
         {
             if (!_leased[bufferId] || _generations[bufferId] != generation)
+            {
+                if (_releasedByRing[bufferId] == generation && generation != 0)
+                {
+                    // The façade gave the buffer back after an operation on it failed; the owner's
+                    // own Dispose (a using block) is then a harmless no-op, once.
+                    _releasedByRing[bufferId] = 0;
+                    return;
+                }
                 throw new ObjectDisposedException(nameof(ProvidedBuffer), $"This lease of buffer {bufferId} (group {GroupId}) was already disposed.");
+            }
         }
         // -> Return, which ends this generation. Throws BufferBusyException (and changes nothing)
         // while an operation still has the buffer, e.g. a send of the received bytes.
@@ -196,6 +207,7 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
             if (!_leased[id])
                 return; // the initial Dispose in the constructor
             _leased[id] = false;
+            _releasedByRing[id] = memory.IsReleasedByRing ? _generations[id] : 0;
             _generations[id]++; // stale copies of the lease now fail ReturnLease's check
             _outstanding--;
             if (_disposed)

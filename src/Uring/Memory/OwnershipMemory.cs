@@ -212,6 +212,9 @@ public sealed unsafe class OwnershipMemory : IDisposable
 
     internal byte* Pointer => _pointer;
 
+    /// <summary>The façade released this memory after a failed or cancelled operation (a pool reads it in Return).</summary>
+    internal bool IsReleasedByRing => _releasedByRing;
+
     /// <summary>A view of <paramref name="length"/> bytes starting at <paramref name="offset"/>.</summary>
     public OwnershipMemory Slice(int offset, int length)
     {

@@ -35,7 +35,7 @@ public sealed unsafe class RegisteredBufferTable : IOwnershipMemoryPool, IDispos
             _free.Push(i);
         var r = (int)ring.InvokeOnOwnerThread(() => Liburing.io_uring_register_buffers_sparse(ring.NativeRing, (uint)capacity));
         if (r < 0)
-            throw new UringIOException(-r, $"io_uring_register_buffers_sparse({capacity})");
+            throw new UringIOException(-r, $"io_uring_register_buffers_sparse({capacity}){LibC.MemlockNote(-r)}");
     }
 
     /// <summary>Number of slots.</summary>
@@ -65,7 +65,7 @@ public sealed unsafe class RegisteredBufferTable : IOwnershipMemoryPool, IDispos
                 _free.Push(slot);
             _index[memory] = -1;
             memory.Dispose();
-            throw new UringIOException(-r, $"io_uring_register_buffers_update_tag(slot {slot})");
+            throw new UringIOException(-r, $"io_uring_register_buffers_update_tag(slot {slot}, {length} bytes){LibC.MemlockNote(-r)}");
         }
         lock (_free)
         {

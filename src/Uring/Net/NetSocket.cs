@@ -18,12 +18,15 @@ public static unsafe class NetSocket
         try
         {
             var one = 1;
-            Check(SocketNative.setsockopt(fd, SocketNative.SOL_SOCKET, SocketNative.SO_REUSEADDR, &one, 4), "setsockopt(SO_REUSEADDR)");
+            var r = SocketNative.setsockopt(fd, SocketNative.SOL_SOCKET, SocketNative.SO_REUSEADDR, &one, 4);
+            ThrowIfFailed(r, ErrnoOf(r), "setsockopt(SO_REUSEADDR)");
             Span<byte> sa = stackalloc byte[SocketAddressCodec.MaxSize];
             var n = SocketAddressCodec.Write(endPoint, sa);
             fixed (byte* p = sa)
-                Check(SocketNative.bind(fd, p, (uint)n), $"bind({endPoint})");
-            Check(SocketNative.listen(fd, backlog), "listen");
+                r = SocketNative.bind(fd, p, (uint)n);
+            ThrowIfFailed(r, ErrnoOf(r), "bind", endPoint);
+            r = SocketNative.listen(fd, backlog);
+            ThrowIfFailed(r, ErrnoOf(r), "listen");
             return fd;
         }
         catch
@@ -37,7 +40,7 @@ public static unsafe class NetSocket
     public static int OpenTcp(bool ipv6 = false)
     {
         var fd = SocketNative.socket(ipv6 ? SocketAddressCodec.AF_INET6 : SocketAddressCodec.AF_INET, 1 /* SOCK_STREAM */ | SocketNative.SOCK_CLOEXEC, 0);
-        Check(fd, "socket");
+        ThrowIfFailed(fd, ErrnoOf(fd), "socket");
         return fd;
     }
 
@@ -51,7 +54,8 @@ public static unsafe class NetSocket
     public static void SetNoDelay(int fd, bool on = true)
     {
         var v = on ? 1 : 0;
-        Check(SocketNative.setsockopt(fd, SocketNative.IPPROTO_TCP, SocketNative.TCP_NODELAY, &v, 4), "setsockopt(TCP_NODELAY)");
+        var r = SocketNative.setsockopt(fd, SocketNative.IPPROTO_TCP, SocketNative.TCP_NODELAY, &v, 4);
+        ThrowIfFailed(r, ErrnoOf(r), "setsockopt(TCP_NODELAY)");
     }
 
     /// <summary>close(2); false when it failed (for example EBADF).</summary>
@@ -61,16 +65,18 @@ public static unsafe class NetSocket
     {
         var sa = stackalloc byte[SocketAddressCodec.MaxSize];
         uint len = SocketAddressCodec.MaxSize;
-        Check(peer ? SocketNative.getpeername(fd, sa, &len) : SocketNative.getsockname(fd, sa, &len), peer ? "getpeername" : "getsockname");
+        var r = peer ? SocketNative.getpeername(fd, sa, &len) : SocketNative.getsockname(fd, sa, &len);
+        ThrowIfFailed(r, ErrnoOf(r), peer ? "getpeername" : "getsockname");
         return SocketAddressCodec.Read(new ReadOnlySpan<byte>(sa, (int)len)) ?? throw new IOException("The socket is not an IPv4 or IPv6 socket.");
     }
 
-    private static void Check(int r, string call)
+    // errno must be read right after the failing call: formatting a message (an IPEndPoint's
+    // ToString, string interpolation) may run other P/Invokes that overwrite the saved value.
+    private static int ErrnoOf(int result) => result < 0 ? Marshal.GetLastPInvokeError() : 0;
+
+    private static void ThrowIfFailed(int result, int errno, string call, IPEndPoint? endPoint = null)
     {
-        if (r < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new UringIOException(errno, call);
-        }
+        if (result < 0)
+            throw new UringIOException(errno, endPoint is null ? call : $"{call}({endPoint})");
     }
 }

@@ -22,7 +22,7 @@ namespace Uring;
 /// operation has arrived (or the operation never reached the kernel), so when it has
 /// completed, the kernel is done with its buffers.</para>
 /// </remarks>
-public readonly struct CancelableFuture<T>
+public readonly struct CancelableFuture<T> : ICancelableFuture
 {
     private readonly Operation<T> _operation;
     private readonly long _token;
@@ -38,8 +38,25 @@ public readonly struct CancelableFuture<T>
 
     private Operation<T> Source => _operation ?? throw new InvalidOperationException("This CancelableFuture was default-initialised; it does not belong to an operation.");
 
-    /// <summary>The operation's opcode (meaningful until the result is consumed).</summary>
-    public io_uring_op Opcode => Source.Opcode;
+    /// <summary>The operation's opcode.</summary>
+    /// <exception cref="InvalidOperationException">The result was already consumed (the pooled object may serve another operation now).</exception>
+    public io_uring_op Opcode
+    {
+        get
+        {
+            var source = Source;
+            var opcode = source.Opcode;
+            return source.Version == _token ? opcode : throw new InvalidOperationException("This CancelableFuture's result was already consumed; its operation is gone.");
+        }
+    }
+
+    /// <summary>Where the operation stands, without waiting, consuming or throwing: pending,
+    /// succeeded, faulted, cancelled, or consumed (also for a default-initialised future).</summary>
+    public FutureStatus Status => _operation is null ? FutureStatus.Consumed : _operation.StatusOf(_token);
+
+    /// <summary>Waits for and consumes the result, as <see cref="Result"/> does; a method, for
+    /// hosts that drop exceptions thrown by property getters (PowerShell).</summary>
+    public T GetResult() => Result;
 
     /// <summary>True once the CQE arrived (or the operation ended without reaching the kernel).</summary>
     /// <exception cref="InvalidOperationException">The result was already consumed.</exception>
@@ -194,6 +211,10 @@ public readonly struct CancelableFuture<T>
         /// <summary>The awaiter.</summary>
         public Awaiter GetAwaiter() => _awaiter;
     }
+
+    Type ICancelableFuture.ResultType => typeof(T);
+
+    object? ICancelableFuture.GetResult() => Result;
 
     /// <summary>Lets <c>await</c>-free code pass the future as a <see cref="ValueTask{TResult}"/>.</summary>
     public static implicit operator ValueTask<T>(CancelableFuture<T> future) => future.AsValueTask();

@@ -391,6 +391,20 @@ internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IT
             error.SourceException is OperationCanceledException ? ValueTaskSourceStatus.Canceled : ValueTaskSourceStatus.Faulted;
     }
 
+    /// <summary>The status for a future's token, never throwing (a consumed future says so).</summary>
+    internal FutureStatus StatusOf(long token)
+    {
+        if (token != _version)
+            return FutureStatus.Consumed;
+        if (Volatile.Read(ref _completed) == 0)
+            return FutureStatus.Pending;
+        var error = _error;
+        if (token != _version)
+            return FutureStatus.Consumed;
+        return error is null ? FutureStatus.Succeeded :
+            error.SourceException is OperationCanceledException ? FutureStatus.Canceled : FutureStatus.Faulted;
+    }
+
     ValueTaskSourceStatus IValueTaskSource<T>.GetStatus(short token) => Status((short)_version == token ? _version : _version - 1);
 
     private void Recycle()

@@ -86,8 +86,13 @@ public sealed unsafe partial class Ring
 
     private void Dispatch(ulong userData, int res, uint flags)
     {
-        if ((userData & InternalTag) != 0)
+        if ((userData & (InternalTag | BatchTag)) != 0)
         {
+            if ((userData & InternalTag) == 0)
+            {
+                DispatchBatch(userData, res, flags);
+                return;
+            }
             _internalInKernel--;
             if (userData == WakeUserData)
             {

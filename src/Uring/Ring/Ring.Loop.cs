@@ -33,23 +33,59 @@ public sealed unsafe partial class Ring
         DrainIncoming();
         if (_shutdownDone)
             return 0;
+        // Whether this turn may sleep in the kernel until a completion arrives: not when asked
+        // to poll, when other threads queued work meanwhile, when a backlog waits for the SQ
+        // room this turn's submission makes (the next turn prepares it), or while disposing
+        // (the wake-up read may not be armed any more).
+        var mayWait = timeoutMs != 0 && _crossThread.IsEmpty && _backlog.Count == 0
+            && Volatile.Read(ref _lifecycle) == Running;
+        if ((SetupFlags & Constants.IORING_SETUP_SQPOLL) != 0)
+            return TurnPolled(timeoutMs, mayWait);
+        // One kernel entry per turn: submit what was prepared and, if no completion is ready,
+        // wait for one in the same call (io_uring returns at once when one is).
         _enterCalls++;
-        var r = Liburing.io_uring_submit_and_get_events(_ring);
-        if (r == -Errno.EBUSY || r == -Errno.EAGAIN)
-            r = 0;
-        else if (r < 0 && r != -Errno.EINTR)
-            throw new UringIOException(-r, "io_uring_submit_and_get_events");
-        var reaped = Reap();
-        if (reaped > 0 || timeoutMs == 0 || !_crossThread.IsEmpty || _shutdownDone)
-            return reaped;
-        if (_backlog.Count > 0 && _inKernel == 0)
-            return reaped;
-        // Disposing: the wake-up read may not be armed any more (ArmWake stops once disposal
-        // starts), so sleeping could never end. The caller's loop re-checks the state instead.
-        if (Volatile.Read(ref _lifecycle) != Running)
-            return reaped;
-        WaitForCompletion(timeoutMs);
+        int r;
+        if (!mayWait)
+            r = Liburing.io_uring_submit_and_get_events(_ring);
+        else if (timeoutMs < 0)
+            r = Liburing.io_uring_submit_and_wait(_ring, 1);
+        else
+            r = SubmitAndWaitFor(timeoutMs);
+        CheckEnter(r, mayWait ? "io_uring_submit_and_wait" : "io_uring_submit_and_get_events");
         return Reap();
+    }
+
+    /// <summary>
+    /// A turn on an SQPOLL ring: the kernel's polling thread takes the SQEs, so submitting enters
+    /// the kernel only to wake that thread, and completions are read straight from the CQ; the
+    /// loop enters the kernel only to sleep when nothing is ready.
+    /// </summary>
+    private int TurnPolled(int timeoutMs, bool mayWait)
+    {
+        _enterCalls++;
+        CheckEnter(Liburing.io_uring_submit(_ring), "io_uring_submit");
+        var reaped = Reap();
+        if (reaped > 0 || !mayWait || _shutdownDone)
+            return reaped;
+        _enterCalls++;
+        CheckEnter(timeoutMs < 0 ? Liburing.io_uring_submit_and_wait(_ring, 1) : SubmitAndWaitFor(timeoutMs), "io_uring_submit_and_wait");
+        return Reap();
+    }
+
+    private int SubmitAndWaitFor(int timeoutMs)
+    {
+        __kernel_timespec ts;
+        ts.tv_sec = timeoutMs / 1000;
+        ts.tv_nsec = timeoutMs % 1000 * 1_000_000L;
+        io_uring_cqe* cqe;
+        return Liburing.io_uring_submit_and_wait_timeout(_ring, &cqe, 1, &ts, null);
+    }
+
+    /// <summary>Pressure (EBUSY, EAGAIN), a signal (EINTR) and an expired wait (ETIME) are not errors of the loop.</summary>
+    private static void CheckEnter(int r, string call)
+    {
+        if (r < 0 && r != -Errno.EBUSY && r != -Errno.EAGAIN && r != -Errno.EINTR && r != -Errno.ETIME)
+            throw new UringIOException(-r, call);
     }
 
     /// <summary>Keeps a read pending on the cross-thread queue's eventfd, so a producer's write wakes a sleeping loop.</summary>

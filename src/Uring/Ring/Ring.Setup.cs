@@ -82,8 +82,8 @@ public sealed unsafe partial class Ring
     private UringIOException SetupFailed(int errno, uint flags)
     {
         var call = $"io_uring_queue_init_params(entries={_options.Entries}, flags=0x{flags:x})";
-        if (errno == ENOMEM && LibC.MemlockLimit() is { } memlock)
-            call += $" with RLIMIT_MEMLOCK at {memlock} (ulimit -l; older kernels charge ring memory to it)";
+        if (errno == ENOMEM)
+            call += LibC.MemlockNote(errno);
         else if (errno == EMFILE)
             call += " — the process is out of file descriptors (ulimit -n)";
         else if (errno == EPERM)

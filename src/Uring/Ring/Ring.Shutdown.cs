@@ -94,6 +94,7 @@ public sealed unsafe partial class Ring
                 op.FailLocally(new RingDisposedException(
                     $"{op.Opcode} did not complete within the ring's shutdown timeout ({_options.ShutdownTimeout}); its buffers are quarantined and never freed.", op.Opcode));
             }
+            AbandonBatches();
             _inKernel = 0;
         }
 

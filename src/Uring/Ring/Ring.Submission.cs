@@ -23,8 +23,15 @@ public sealed unsafe partial class Ring
 
     private sealed class OperationCache<TOp>
     {
-        public readonly TOp?[] Items = new TOp?[64];
+        // Struct entries: storing into a TOp[] of a shared generic instantiation would pay the
+        // covariant array-store check (the JIT cannot see that the kinds are sealed there).
+        public readonly CacheEntry<TOp>[] Items = new CacheEntry<TOp>[64];
         public int Count;
+    }
+
+    private struct CacheEntry<TOp>
+    {
+        public TOp? Item;
     }
 
     /// <summary>An operation may start: the ring is running and the kernel has the opcode.</summary>
@@ -46,8 +53,8 @@ public sealed unsafe partial class Ring
         if (cache.Count == 0)
             return null;
         var at = --cache.Count;
-        var op = cache.Items[at];
-        cache.Items[at] = null;
+        var op = cache.Items[at].Item;
+        cache.Items[at].Item = null;
         return op;
     }
 
@@ -62,7 +69,7 @@ public sealed unsafe partial class Ring
         var cache = _operationCaches[index] is { } entry ? Unsafe.As<OperationCache<TOp>>(entry) : (OperationCache<TOp>)(_operationCaches[index] = new OperationCache<TOp>());
         if (cache.Count == cache.Items.Length)
             return false;
-        cache.Items[cache.Count++] = op;
+        cache.Items[cache.Count++].Item = op;
         return true;
     }
 

@@ -1,0 +1,28 @@
+namespace Uring.Cli.Serving;
+
+/// <summary>
+/// One accepted socket of a <see cref="RingServer"/>. Touched only on the ring's loop thread.
+/// </summary>
+internal class Connection(int fd)
+{
+    /// <summary>The socket.</summary>
+    public int Fd { get; } = fd;
+
+    /// <summary>Index in the server's connection table.</summary>
+    internal int Slot = -1;
+
+    /// <summary>When the current wait ends (<see cref="Environment.TickCount64"/>); 0: no limit.</summary>
+    internal long Deadline;
+
+    /// <summary>What the connection waits for now.</summary>
+    internal ConnectionWait Waiting;
+
+    /// <summary>The watchdog cancelled the current wait because its deadline passed.</summary>
+    internal bool TimedOut;
+
+    internal bool Closed;
+
+    internal CancelableFuture<ProvidedBuffer> PendingReceive;
+    internal CancelableFuture<BufferResult<OwnershipMemory>> PendingSend;
+    internal TaskCompletionSource<bool>? BufferWait;
+}

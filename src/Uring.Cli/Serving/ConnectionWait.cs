@@ -1,0 +1,10 @@
+namespace Uring.Cli.Serving;
+
+/// <summary>What a connection is waiting for; the watchdog cancels that when its deadline passes.</summary>
+internal enum ConnectionWait : byte
+{
+    None,
+    Receive,
+    Send,
+    Buffer,
+}

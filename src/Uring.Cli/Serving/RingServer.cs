@@ -1,0 +1,474 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Uring.Cli.Serving;
+
+/// <summary>
+/// What the façade servers share: the listener and its multishot accept, the provided buffer
+/// ring, the connection table, and the watchdog that enforces every connection's deadline.
+/// </summary>
+/// <remarks>
+/// <para><b>One thread.</b> After start-up every continuation runs on the ring's loop thread
+/// (the façade runs them inline there), so the server's state needs no locks, and the server
+/// needs no new thread and no new file descriptor to keep going. Both matter when the process
+/// is out of descriptors: .NET's runtime creates a pipe for every thread it starts, so
+/// <c>Task.Run</c> or a thread-pool timer then fails (Thread.StartCore reports the failed
+/// pipe2 as an OutOfMemoryException). Timers are ring timeouts; stopping is polled.</para>
+/// <para><b>Out of descriptors.</b> EMFILE/ENFILE (or ENOBUFS/ENOMEM) end the multishot
+/// accept. The server says so once on stderr, keeps serving its connections, and re-arms the
+/// accept after a back-off (10 ms doubling to 250 ms; a closing connection cuts it short).
+/// Clients wait in the listen backlog meanwhile.</para>
+/// <para><b>Fair buffers.</b> A connection receives with one-shot buffer-select receives, so
+/// it holds at most one ring buffer, and asks for the next data only after it has dealt with
+/// the last (backpressure: a peer that does not read stops being read). A receive that finds
+/// the ring empty (ENOBUFS; the data stays in the socket) waits in a FIFO queue for the next
+/// buffer returned.</para>
+/// </remarks>
+internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
+{
+    private const int ENOMEM = 12, ENFILE = 23, EMFILE = 24, ENOBUFS = 105;
+    private static readonly TimeSpan WatchdogTick = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan AcceptReportInterval = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
+    private const int LingerBytes = 256 * 1024;
+
+    private readonly List<Connection> _connections = new();
+    private readonly Queue<Connection> _bufferWaiters = new();
+    private readonly CancellationTokenSource _acceptStop = new();
+    private int _listener = -1;
+    private bool _stopping;
+
+    // Accepting paused for lack of descriptors (or memory).
+    private bool _acceptPaused, _pauseReported;
+    private long _pauseStartedAt, _lastPauseReport = long.MinValue / 2;
+    private int _pauseFailures;
+    private CancelableFuture<bool> _backoff;
+    private bool _backoffPending;
+
+    protected ServerSettings Settings { get; } = settings;
+
+    protected Ring Ring { get; private set; } = null!;
+
+    protected BufferRing Buffers { get; private set; } = null!;
+
+    /// <summary>Serves until <paramref name="stop"/> is cancelled (noticed within 100 ms); <paramref name="ready"/> gets the bound end point.</summary>
+    public async Task RunAsync(Action<IPEndPoint> ready, CancellationToken stop)
+    {
+        Ring = new Ring(new RingOptions { Entries = 1024, CompletionQueueEntries = 8192, ThreadName = threadName });
+        try
+        {
+            _listener = NetSocket.OpenTcpListener(Settings.EndPoint, Settings.Backlog);
+            Buffers = Ring.CreateBufferRing(Settings.BufferCount, Settings.BufferSize);
+            await Ring.Nop(); // from here on this method, and everything it starts, runs on the loop thread
+            ready(NetSocket.GetLocalEndPoint(_listener));
+            _ = WatchdogAsync(stop);
+            await AcceptLoopAsync();
+        }
+        finally
+        {
+            _stopping = true;
+            WakeBufferWaiters(int.MaxValue); // they see _stopping and close
+            // On the loop thread, Dispose shuts the ring down right here: it cancels every
+            // connection's operation and runs their continuations, which close the sockets,
+            // before it returns. Only then may the buffer ring's memory go.
+            Ring.Dispose();
+            Buffers?.Dispose();
+            for (var i = _connections.Count - 1; i >= 0; i--)
+                CloseConnection(_connections[i]);
+            if (_listener >= 0)
+                NetSocket.Close(_listener);
+            OnStopped();
+        }
+    }
+
+    /// <summary>Serves one connection until it ends; the caller closes it. Throw (or return) to end it.</summary>
+    protected abstract Task ServeConnectionAsync(Connection connection);
+
+    /// <summary>Creates the state for an accepted socket.</summary>
+    protected virtual Connection CreateConnection(int fd) => new(fd);
+
+    /// <summary>Called once after the ring and every connection are gone.</summary>
+    protected virtual void OnStopped()
+    {
+    }
+
+    /// <summary>Called once when a connection is closed (release per-connection memory here).</summary>
+    protected virtual void OnClosed(Connection connection)
+    {
+    }
+
+    // ------------------------------------------------------------------ accept
+
+    private async Task AcceptLoopAsync()
+    {
+        var backoff = MinAcceptBackoff;
+        while (!_stopping)
+        {
+            try
+            {
+                await foreach (var fd in Ring.AcceptMultishot(_listener).WithCancellation(_acceptStop.Token))
+                {
+                    if (_acceptPaused)
+                        EndAcceptPause();
+                    backoff = MinAcceptBackoff;
+                    StartConnection(fd);
+                }
+                return; // the listener was shut down
+            }
+            catch (OperationCanceledException) when (_stopping)
+            {
+                return;
+            }
+            catch (UringIOException e) when (e.Errno is EMFILE or ENFILE or ENOBUFS or ENOMEM)
+            {
+                NoteAcceptFailure(e);
+            }
+
+            // Back off on the ring (no thread, no descriptor needed); a closing connection cuts it short.
+            _backoff = Ring.Timeout(backoff);
+            _backoffPending = true;
+            try
+            {
+                await _backoff;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (RingDisposedException)
+            {
+                return;
+            }
+            finally
+            {
+                _backoffPending = false;
+            }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxAcceptBackoff.Ticks));
+        }
+    }
+
+    private void NoteAcceptFailure(UringIOException e)
+    {
+        _pauseFailures++;
+        if (_acceptPaused)
+            return;
+        _acceptPaused = true;
+        _pauseFailures = 1;
+        _pauseStartedAt = Environment.TickCount64;
+        _pauseReported = _pauseStartedAt - _lastPauseReport >= (long)AcceptReportInterval.TotalMilliseconds;
+        if (!_pauseReported)
+            return;
+        _lastPauseReport = _pauseStartedAt;
+        Log($"uring serve: cannot accept connections: {Marshal.GetPInvokeErrorMessage(e.Errno)} ({e.ErrnoName}); " +
+            $"serving the {_connections.Count} open connections and retrying, new ones wait in the listen backlog (said at most once a minute)");
+    }
+
+    private void EndAcceptPause()
+    {
+        _acceptPaused = false;
+        if (_pauseReported)
+            Log($"uring serve: accepting connections again after {(Environment.TickCount64 - _pauseStartedAt) / 1000.0:F1} s ({_pauseFailures} failed attempts)");
+    }
+
+    private void StartConnection(int fd)
+    {
+        var connection = CreateConnection(fd);
+        connection.Slot = _connections.Count;
+        _connections.Add(connection);
+        _ = RunConnectionAsync(connection);
+    }
+
+    private async Task RunConnectionAsync(Connection connection)
+    {
+        try
+        {
+            await ServeConnectionAsync(connection);
+        }
+        catch (Exception e) when (IsConnectionEnd(e))
+        {
+        }
+        catch (Exception e)
+        {
+            // A bug in one connection must not take the others down.
+            Log($"uring serve: connection closed after an unexpected {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            CloseConnection(connection);
+        }
+    }
+
+    /// <summary>The ways a connection ends that are nobody's fault here: the peer reset or went away, a timeout, the server stopping.</summary>
+    protected static bool IsConnectionEnd(Exception e) =>
+        e is UringIOException or RingDisposedException or OperationCanceledException or ConnectionTimeoutException or ObjectDisposedException;
+
+    private void CloseConnection(Connection connection)
+    {
+        if (connection.Closed)
+            return;
+        connection.Closed = true;
+        var slot = connection.Slot;
+        var last = _connections[^1];
+        _connections[slot] = last;
+        last.Slot = slot;
+        _connections.RemoveAt(_connections.Count - 1);
+        connection.Slot = -1;
+        NetSocket.Close(connection.Fd);
+        OnClosed(connection);
+        if (_acceptPaused && _backoffPending)
+        {
+            _backoffPending = false;
+            CancelQuietly(_backoff); // a descriptor is free: retry the accept now
+        }
+    }
+
+    // ------------------------------------------------------------------ watchdog
+
+    private async Task WatchdogAsync(CancellationToken stop)
+    {
+        while (!_stopping)
+        {
+            try
+            {
+                await Ring.Timeout(WatchdogTick);
+            }
+            catch (Exception e) when (e is RingDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+            if (stop.IsCancellationRequested)
+            {
+                BeginStop();
+                return;
+            }
+            var now = Environment.TickCount64;
+            for (var i = _connections.Count - 1; i >= 0; i--)
+            {
+                if (i >= _connections.Count)
+                    continue; // an expiry closed connections at the end of the table
+                var c = _connections[i];
+                if (c.Deadline != 0 && now >= c.Deadline)
+                    Expire(c);
+            }
+            // Safety net for a wake-up lost between a buffer's return and a waiter's ENOBUFS.
+            if (_bufferWaiters.Count > 0 && Buffers.Available > 0)
+                WakeBufferWaiters(Buffers.Available);
+        }
+    }
+
+    private void BeginStop()
+    {
+        _stopping = true;
+        _acceptStop.Cancel(); // on the loop thread: the accept stream ends there
+        if (_backoffPending)
+        {
+            _backoffPending = false;
+            CancelQuietly(_backoff);
+        }
+    }
+
+    private static void Expire(Connection c)
+    {
+        c.Deadline = 0;
+        switch (c.Waiting)
+        {
+            case ConnectionWait.Receive:
+                c.TimedOut = true;
+                CancelQuietly(c.PendingReceive);
+                break;
+            case ConnectionWait.Send:
+                c.TimedOut = true;
+                CancelQuietly(c.PendingSend);
+                break;
+            case ConnectionWait.Buffer:
+                c.TimedOut = true;
+                c.Waiting = ConnectionWait.None;
+                var wait = c.BufferWait!;
+                c.BufferWait = null;
+                wait.SetResult(false);
+                break;
+        }
+    }
+
+    private static void CancelQuietly<T>(CancelableFuture<T> future)
+    {
+        try
+        {
+            _ = future.Cancel(); // the operation's own CQE ends the wait; the outcome does not matter
+        }
+        catch (Exception e) when (e is InvalidOperationException or RingDisposedException)
+        {
+        }
+    }
+
+    // ------------------------------------------------------------------ receive, send, buffers
+
+    /// <summary>A deadline <paramref name="after"/> from now; 0 (no deadline) for a zero timeout.</summary>
+    protected static long DeadlineAfter(TimeSpan after) =>
+        after <= TimeSpan.Zero ? 0 : Environment.TickCount64 + (long)Math.Ceiling(after.TotalMilliseconds);
+
+    /// <summary>
+    /// One buffer-select receive: the kernel picks a ring buffer only when data arrives. Waits
+    /// its turn when the ring is empty. Dispose the lease with <see cref="ReturnLease"/>.
+    /// </summary>
+    /// <exception cref="ConnectionTimeoutException"><paramref name="deadline"/> passed first.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    protected async ValueTask<ProvidedBuffer> ReceiveAsync(Connection c, long deadline)
+    {
+        while (true)
+        {
+            var receive = Ring.ReceiveProvided(c.Fd, Buffers);
+            c.PendingReceive = receive;
+            c.Waiting = ConnectionWait.Receive;
+            c.Deadline = deadline;
+            c.TimedOut = false;
+            try
+            {
+                return await receive;
+            }
+            catch (OperationCanceledException) when (c.TimedOut)
+            {
+                throw new ConnectionTimeoutException(ConnectionWait.Receive);
+            }
+            catch (UringIOException e) when (e.Errno == ENOBUFS)
+            {
+                // Every buffer is out; the data waits in the socket. Queue for the next one.
+            }
+            finally
+            {
+                c.Waiting = ConnectionWait.None;
+                c.Deadline = 0;
+                c.PendingReceive = default;
+            }
+            if (_stopping || !await WaitForBufferAsync(c, deadline) || _stopping)
+                throw c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Buffer) : new OperationCanceledException("The server is stopping.");
+        }
+    }
+
+    /// <summary>Sends <paramref name="length"/> bytes of <paramref name="buffer"/>, however many sends it takes.</summary>
+    /// <exception cref="ConnectionTimeoutException">A send made no progress within the send timeout.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    protected async ValueTask SendAllAsync(Connection c, OwnershipMemory buffer, int length)
+    {
+        var sent = 0;
+        while (sent < length)
+        {
+            var part = sent == 0 ? buffer : buffer.Slice(sent, length - sent);
+            var send = Ring.Send(c.Fd, part, length - sent);
+            c.PendingSend = send;
+            c.Waiting = ConnectionWait.Send;
+            c.Deadline = DeadlineAfter(Settings.SendTimeout);
+            c.TimedOut = false;
+            int n;
+            try
+            {
+                (n, _) = await send;
+            }
+            catch (OperationCanceledException) when (c.TimedOut)
+            {
+                throw new ConnectionTimeoutException(ConnectionWait.Send);
+            }
+            finally
+            {
+                c.Waiting = ConnectionWait.None;
+                c.Deadline = 0;
+                c.PendingSend = default;
+                if (part != buffer)
+                    part.Dispose(); // a no-op when the façade already released it after a failed send
+            }
+            if (n <= 0)
+                throw new IOException("The peer accepted no data.");
+            sent += n;
+        }
+    }
+
+    /// <summary>Gives a lease back to the ring and lets the next connection waiting for a buffer try again.</summary>
+    protected void ReturnLease(ProvidedBuffer lease)
+    {
+        if (lease.IsEndOfStream)
+            return;
+        // After a failed or cancelled send the façade has already given the buffer back (and
+        // the kernel may have picked it again, for another lease): dispose only what is still ours.
+        if (lease.Memory!.State == OwnershipState.User)
+        {
+            try
+            {
+                lease.Dispose();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+        if (_bufferWaiters.Count > 0)
+            WakeBufferWaiters(1);
+    }
+
+    private Task<bool> WaitForBufferAsync(Connection c, long deadline)
+    {
+        var wait = new TaskCompletionSource<bool>(); // completed on the loop thread; continues inline there
+        c.BufferWait = wait;
+        c.Waiting = ConnectionWait.Buffer;
+        c.Deadline = deadline;
+        _bufferWaiters.Enqueue(c);
+        return wait.Task;
+    }
+
+    private void WakeBufferWaiters(int count)
+    {
+        // A woken connection that meets ENOBUFS again queues itself at the back: wake at most
+        // the number that were waiting, so this loop ends.
+        var budget = Math.Min(count, _bufferWaiters.Count);
+        while (budget-- > 0 && _bufferWaiters.TryDequeue(out var c))
+        {
+            if (c.Waiting != ConnectionWait.Buffer)
+                continue; // expired meanwhile
+            c.Waiting = ConnectionWait.None;
+            c.Deadline = 0;
+            var wait = c.BufferWait!;
+            c.BufferWait = null;
+            wait.SetResult(true);
+        }
+    }
+
+    /// <summary>
+    /// Ends a connection after a response that closes it: FIN first, then read and drop what
+    /// the client still sends (for up to 2 s or 256 KiB), so that closing with unread data
+    /// does not reset the connection and destroy the response before the client has read it.
+    /// </summary>
+    protected async Task CloseGracefullyAsync(Connection c)
+    {
+        try
+        {
+            await Ring.Shutdown(c.Fd, SocketShutdown.Send);
+            var deadline = DeadlineAfter(LingerTime);
+            long drained = 0;
+            while (drained < LingerBytes)
+            {
+                var lease = await ReceiveAsync(c, deadline);
+                if (lease.IsEndOfStream)
+                    break;
+                drained += lease.Length;
+                ReturnLease(lease);
+            }
+        }
+        catch (Exception e) when (IsConnectionEnd(e))
+        {
+        }
+    }
+
+    private void Log(string line)
+    {
+        try
+        {
+            log.WriteLine(line);
+            log.Flush();
+        }
+        catch (IOException)
+        {
+            // stderr gone: nothing to be done about it here
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Uring.Bindings;
+
+namespace Uring;
+
+// Batches (RingBatch): operations without futures whose SQEs their owner writes directly and whose
+// completions are collected into the batch when the ring reaps. Their user_data carries BatchTag,
+// the batch's id and the entry's index, so the dispatcher routes them without the slot table.
+public sealed unsafe partial class Ring
+{
+    private const ulong BatchTag = 1UL << 62;
+    private RingBatch?[] _batches = new RingBatch?[4];
+    private int _batchCount;
+
+    /// <summary>
+    /// A <see cref="RingBatch"/>: up to <paramref name="capacity"/> operations without futures, for
+    /// C-like throughput. Call on the ring's owner thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not on the owner thread.</exception>
+    public RingBatch CreateBatch(int capacity = 256)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        if (!IsOnOwnerStack)
+            throw new InvalidOperationException("A RingBatch is created and used on its ring's owner thread (a CallerThread ring's creator, or a continuation on the loop thread).");
+        if (IsDisposed)
+            throw new RingDisposedException("Cannot create a batch: the ring was disposed.");
+        var id = Array.IndexOf(_batches, null);
+        if (id < 0)
+        {
+            id = _batches.Length;
+            Array.Resize(ref _batches, _batches.Length * 2);
+        }
+        var batch = new RingBatch(this, id, capacity);
+        _batches[id] = batch;
+        _batchCount++;
+        return batch;
+    }
+
+    internal ulong BatchUserData(int batch, int index) => BatchTag | ((ulong)(uint)batch << 32) | (uint)index;
+
+    /// <summary>An SQE for a batch operation (owner thread): makes room by submitting when the SQ is full.</summary>
+    internal io_uring_sqe* GetSqeForBatch(io_uring_op opcode)
+    {
+        CheckCanStart(opcode);
+        VectorState.ZeroUpper();
+        var sqe = Liburing.io_uring_get_sqe(_ring);
+        if (sqe == null)
+        {
+            SubmitPending();
+            sqe = Liburing.io_uring_get_sqe(_ring);
+            if (sqe == null)
+                throw new InvalidOperationException("The submission queue is full and the kernel takes no more entries now; complete some operations first.");
+        }
+        return sqe;
+    }
+
+    internal void BatchOperationPrepared() => _inKernel++;
+
+    /// <summary>io_uring_submit now (owner thread); returns the number of SQEs submitted.</summary>
+    internal int SubmitNow()
+    {
+        _enterCalls++;
+        var r = Liburing.io_uring_submit(_ring);
+        if (r == -Errno.EBUSY || r == -Errno.EAGAIN)
+        {
+            Reap();
+            return 0;
+        }
+        if (r < 0 && r != -Errno.EINTR)
+            throw new UringIOException(-r, "io_uring_submit");
+        return Math.Max(r, 0);
+    }
+
+    /// <summary>Submits and waits for <paramref name="wanted"/> CQEs (any), then reaps and dispatches them (owner thread).</summary>
+    internal void SubmitAndReap(int wanted)
+    {
+        if (_shutdownDone)
+            throw new RingDisposedException("The ring was disposed.");
+        VectorState.ZeroUpper();
+        _enterCalls++;
+        var r = Liburing.io_uring_submit_and_wait(_ring, (uint)Math.Max(1, wanted));
+        if (r < 0 && r != -Errno.EINTR && r != -Errno.EBUSY && r != -Errno.EAGAIN && r != -Errno.ETIME)
+            throw new UringIOException(-r, "io_uring_submit_and_wait");
+        Reap();
+    }
+
+    private void DispatchBatch(ulong userData, int res, uint flags)
+    {
+        _inKernel--;
+        var id = (int)((userData >> 32) & 0x3FFF_FFFF);
+        if ((uint)id >= (uint)_batches.Length || _batches[id] is not { } batch)
+            return;
+        batch.OnCompletion((int)(uint)userData, res, flags);
+        if (batch.IsForgotten && batch.IsIdle)
+            Forget(batch);
+    }
+
+    internal void ForgetBatchWhenIdle(RingBatch batch)
+    {
+        if (batch.IsIdle)
+            Forget(batch);
+    }
+
+    private void Forget(RingBatch batch)
+    {
+        if (ReferenceEquals(_batches[batch.Id], batch))
+        {
+            _batches[batch.Id] = null;
+            _batchCount--;
+        }
+    }
+
+    /// <summary>Shutdown gave up on the kernel: batch buffers and handles stay allocated forever.</summary>
+    private void AbandonBatches()
+    {
+        foreach (var batch in _batches)
+            batch?.Abandon();
+    }
+}
