@@ -314,4 +314,27 @@ public sealed class ManagedMemoryTests : IDisposable
         Assert.True(perOperation < 1, $"{perOperation:F2} B allocated per read into a reused managed wrapper");
         Assert.Equal(TestFiles.PatternByte(4095), array[4095]);
     }
+
+    [Fact]
+    public void Batches_lend_managed_memory_too_and_refuse_read_only_memory_where_the_kernel_writes()
+    {
+        using var ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread });
+        var path = _files.CreatePatterned("batch.bin", 8192);
+        using var handle = File.OpenHandle(path);
+        using var batch = ring.CreateBatch(4);
+        var array = new byte[8192];
+        batch.Read(handle, OwnershipMemory.FromMemory(array.AsMemory(0, 4096)), 4096, tag: 1);
+        batch.Read(handle, OwnershipMemory.FromMemory(array.AsMemory(4096)), 0, tag: 2);
+        Assert.Throws<BufferBusyException>(() => batch.Read(handle, OwnershipMemory.FromMemory(array.AsMemory(4000, 200)), 0, tag: 3));
+        var e = Assert.Throws<ArgumentException>(() => batch.Read(handle, OwnershipMemory.FromReadOnlyMemory(new byte[16]), 0, tag: 4));
+        Assert.Contains("read-only", e.Message);
+        var completions = new BatchCompletion[4];
+        var got = 0;
+        while (got < 2)
+            got += batch.Complete(completions.AsSpan(got), 2 - got);
+        var expected = File.ReadAllBytes(path);
+        Assert.Equal(expected[4096..], array[..4096]);
+        Assert.Equal(expected[..4096], array[4096..]);
+        Assert.Equal(0, ManagedLendRegistry.LentRangesOf(array));
+    }
 }

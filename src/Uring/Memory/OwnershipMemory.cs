@@ -378,6 +378,10 @@ public sealed unsafe class OwnershipMemory : IDisposable
     /// <summary>Registers the managed bytes as lent (refusing an overlap with another lend) and pins them.</summary>
     private void PinForKernelLocked(io_uring_op opcode)
     {
+        // The generated operations refuse read-only memory where the kernel writes (the table's
+        // readOnly); this also covers every other path that lends (batches, hand-written kinds).
+        if (_managedKind == ManagedKind.ReadOnly && !KernelOnlyReads(opcode))
+            throw new ArgumentException($"{opcode} may write into its buffer, and this OwnershipMemory lends read-only memory (FromReadOnlyMemory).");
         var key = ManagedLendRegistry.KeyOf(_managed, out var start);
         if (key is not null)
             ManagedLendRegistry.Register(key, start, Length, this, opcode);
@@ -395,6 +399,11 @@ public sealed unsafe class OwnershipMemory : IDisposable
         _lendStart = start;
         _pointer = (byte*)_pin.Pointer;
     }
+
+    private static bool KernelOnlyReads(io_uring_op opcode) => opcode is
+        io_uring_op.IORING_OP_WRITE or io_uring_op.IORING_OP_WRITEV or io_uring_op.IORING_OP_WRITE_FIXED or
+        io_uring_op.IORING_OP_WRITEV_FIXED or io_uring_op.IORING_OP_SEND or io_uring_op.IORING_OP_SENDMSG or
+        io_uring_op.IORING_OP_SEND_ZC or io_uring_op.IORING_OP_SENDMSG_ZC;
 
     /// <summary>The kernel is done with the managed bytes: unpin and unregister them.</summary>
     private void UnpinAfterKernelLocked()
