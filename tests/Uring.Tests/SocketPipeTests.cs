@@ -335,6 +335,45 @@ public sealed class SocketPipeTests : IDisposable
     }
 
     [Fact]
+    public async Task With_every_ring_buffer_leased_a_receive_waits_and_resumes_in_the_thread_that_returns_one()
+    {
+        using var buffers = _ring.CreateBufferRing(1, 4096);
+        var (holder, holderServer) = await Connect();
+        var (client, server) = await Connect();
+        using (holder)
+        using (client)
+        {
+            await holder.SendAsync("x"u8.ToArray());
+            var lease = await _ring.ReceiveProvided(holderServer, buffers).WaitAsync(Limit); // the ring's only buffer
+            var pipe = new SocketPipe(_ring, server, new SocketPipeOptions { ReceiveBuffers = buffers });
+            await client.SendAsync("hello"u8.ToArray());
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (buffers.EnobufsCount == 0)
+            {
+                Assert.True(waited.Elapsed < Limit, "the pipe's receive never met the empty ring");
+                await Task.Delay(10);
+            }
+
+            // Returned on the ring's thread (after the turn that delivered ENOBUFS), the buffer lets
+            // the waiting receive go on right there: it is in the kernel again before Dispose returns,
+            // with no hop through the thread pool (which may have no thread to give).
+            var inFlight = (int)_ring.InvokeOnOwnerThread(() =>
+            {
+                lease.Dispose();
+                return _ring.InFlight;
+            });
+            Assert.Equal(1, inFlight);
+
+            var read = await pipe.Input.ReadAsync().AsTask().WaitAsync(Limit);
+            Assert.Equal("hello", Encoding.ASCII.GetString(read.Buffer.ToArray()));
+            pipe.Input.AdvanceTo(read.Buffer.End);
+            await pipe.DisposeAsync().AsTask().WaitAsync(Limit);
+            Assert.Equal(0, buffers.Leased);
+        }
+        NetSocket.Close(holderServer);
+    }
+
+    [Fact]
     public void Bad_options_are_refused()
     {
         using var other = new Ring();

@@ -214,9 +214,28 @@ public sealed class SocketPipe : IDuplexPipe, IAsyncDisposable
             catch (UringIOException e) when (e.Errno == LinuxErrno.ENOBUFS)
             {
                 // Every buffer of the ring is leased; the data waits in the socket meanwhile.
-                await buffers.WaitForBufferAsync(token).ConfigureAwait(false);
+                await WaitForBuffer(buffers, token).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Completes when a buffer is back in <paramref name="buffers"/> (at once if one is). The
+    /// continuation runs on the thread that returned the buffer — the ring's loop thread when, as
+    /// here, leases are returned by receive loops — so the receive loop never moves to another thread.
+    /// </summary>
+    private static Task WaitForBuffer(BufferRing buffers, CancellationToken token)
+    {
+        var returned = new TaskCompletionSource();
+        if (!buffers.WhenBufferReturned(() => returned.TrySetResult()))
+            return Task.CompletedTask;
+        if (token.CanBeCanceled)
+        {
+            var registration = token.UnsafeRegister(static (state, t) => ((TaskCompletionSource)state!).TrySetCanceled(t), returned);
+            returned.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Unregister(), registration,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        return returned.Task;
     }
 
     /// <summary><c>Input.Complete()</c>: the application reads no more; cancel the pending receive.</summary>
