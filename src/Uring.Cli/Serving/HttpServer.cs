@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using Uring.Cli.Http;
 
 namespace Uring.Cli.Serving;
@@ -154,6 +155,7 @@ internal sealed class HttpServer(ServerSettings settings, TextWriter log) : Ring
         Settings.HeaderTimeout <= TimeSpan.Zero ? 0 : c.RequestStartedAt + (long)Math.Ceiling(Settings.HeaderTimeout.TotalMilliseconds);
 
     /// <summary>Reads the input pipe; past <paramref name="deadline"/> the watchdog cancels the read (IsCanceled).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per request: no allocation when it waits
     private static async ValueTask<ReadResult> ReadAsync(HttpConnection c, long deadline)
     {
         c.Waiting = ConnectionWait.Receive;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Uring.Bindings;
 
@@ -203,6 +204,7 @@ public sealed class SocketPipe : IDuplexPipe, IAsyncDisposable
         await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per receive: no allocation when it waits
     private async ValueTask<ProvidedBuffer> ReceiveProvided(BufferRing buffers, CancellationToken token)
     {
         while (true)
@@ -316,6 +318,7 @@ public sealed class SocketPipe : IDuplexPipe, IAsyncDisposable
     }
 
     /// <summary>Sends the start of <paramref name="buffer"/> without copying; returns the bytes sent.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per send: no allocation when it waits
     private async ValueTask<int> SendSome(ReadOnlySequence<byte> buffer, CancellationToken token)
     {
         int sent;
