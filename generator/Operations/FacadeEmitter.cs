@@ -44,7 +44,11 @@ internal sealed class FacadeEmitter(OperationTable table)
         var kinds = op.Params.Select(p => ParameterKind.Of(op, p)).ToList();
         var text = new StringBuilder(Header("using System.Net;\nusing System.Net.Sockets;\nusing System.Runtime.InteropServices;\nusing Uring.Bindings;\n"));
         text.Append($"/// <summary>{CSharp.Xml(op.Opcode)}, as <see cref=\"{EntryCref(op)}\"/> starts it.</summary>\n");
-        text.Append($"internal sealed unsafe partial class {op.KindName} : PooledOperation<{op.KindName}, {op.Result}>\n{{\n");
+        var lenders = kinds.Where(k => k.ReleaseWhenReturned is not null).ToList();
+        if (lenders.Count > 1)
+            throw new InvalidOperationException($"operations.json: {op.Name} lends more than one buffer parameter; the emitter supports one.");
+        var lendsBuffers = lenders.Count == 1 ? ", ILendsBuffers" : "";
+        text.Append($"internal sealed unsafe partial class {op.KindName} : PooledOperation<{op.KindName}, {op.Result}>{lendsBuffers}\n{{\n");
         foreach (var k in kinds)
             foreach (var field in k.Fields)
                 text.Append("    ").Append(field).Append('\n');
@@ -83,6 +87,8 @@ internal sealed class FacadeEmitter(OperationTable table)
         // Buffers and native memory.
         AppendHook(text, "internal override void LendBuffers(List<OwnershipMemory>? chainLent)", kinds.Select(k => k.Lend));
         AppendHook(text, "internal override void GiveBack(bool success)", kinds.Select(k => k.GiveBack));
+        if (lenders.Count == 1)
+            text.Append($"\n    int ILendsBuffers.ReleaseWhenReturned() => {lenders[0].ReleaseWhenReturned};\n");
         AppendHook(text, "internal override void Abandon()", kinds.Select(k => k.Abandon).Concat(kinds.Select(k => k.Forget)));
         AppendHook(text, "internal override void ForgetBuffers()", kinds.Select(k => k.Forget));
 

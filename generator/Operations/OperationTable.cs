@@ -157,6 +157,13 @@ internal sealed class ParameterSpec
     [JsonPropertyName("min")] public string? Min { get; init; }
     /// <summary>buffer: the kernel only reads it (scripts may pass bytes).</summary>
     [JsonPropertyName("input")] public bool Input { get; init; }
+    /// <summary>buffer/buffers: the kernel only reads it, so read-only memory
+    /// (<c>OwnershipMemory.FromReadOnlyMemory</c>) may be lent; implied by <see cref="Input"/>.
+    /// Without it, a read-only buffer is refused.</summary>
+    [JsonPropertyName("readOnly")] public bool ReadOnly { get; init; }
+
+    /// <summary>The kernel only reads this buffer.</summary>
+    public bool KernelOnlyReads => Input || ReadOnly;
     /// <summary>fd: a directory fd (AT_FDCWD allowed, registered files not).</summary>
     [JsonPropertyName("directory")] public bool Directory { get; init; }
     /// <summary>endpoint: may be null.</summary>

@@ -35,6 +35,9 @@ internal abstract class ParameterKind(OperationSpec operation, ParameterSpec par
     /// <summary>Statements after renting that may fail; what they took is given back by <c>GiveBack</c>.</summary>
     public virtual IEnumerable<string> Acquire => [];
     public virtual string? Lend => null;
+    /// <summary>An expression that asks the lent buffer(s) to be released at the CQE instead of given
+    /// back (an abandoned wait); its value is the mask of buffers still lent (see <c>ILendsBuffers</c>).</summary>
+    public virtual string? ReleaseWhenReturned => null;
     public virtual string? GiveBack => null;
     public virtual string? Abandon => null;
     public virtual string? Forget => null;
@@ -97,8 +100,11 @@ internal sealed class BufferKind(OperationSpec op, ParameterSpec p) : ParameterK
     public override string CsType => "OwnershipMemory";
     public override IEnumerable<string> Fields => [$"internal OwnershipMemory {Field} = null!;"];
     public override IEnumerable<string> Clear => [$"{Field} = null!;"];
-    public override IEnumerable<string> Checks => [$"ArgumentNullException.ThrowIfNull({Arg});"];
+    public override IEnumerable<string> Checks => Parameter.KernelOnlyReads
+        ? [$"ArgumentNullException.ThrowIfNull({Arg});"]
+        : [$"ArgumentChecks.WritableBuffer({Arg}, {OpcodeExpr}, {NameOf});"];
     public override string? Lend => $"BufferLending.Lend({Field}, Opcode, chainLent);";
+    public override string? ReleaseWhenReturned => $"BufferLending.ReleaseWhenReturned({Field})";
     public override string? GiveBack => $"BufferLending.GiveBack({Field}, success);";
     public override string? Abandon => $"BufferLending.Quarantine({Field});";
     public override string? Forget => $"{Field} = null!;";
@@ -110,8 +116,9 @@ internal sealed class BuffersKind(OperationSpec op, ParameterSpec p) : Parameter
     public override string CsType => "OwnershipMemory[]";
     public override IEnumerable<string> Fields => [$"internal OwnershipMemory[] {Field} = null!;"];
     public override IEnumerable<string> Clear => [$"{Field} = null!;"];
-    public override IEnumerable<string> Checks => [$"ArgumentChecks.BufferList({Arg}, {Parameter.Max}, {OpcodeExpr}, {NameOf});"];
+    public override IEnumerable<string> Checks => [$"ArgumentChecks.BufferList({Arg}, {Parameter.Max}, {OpcodeExpr}, {NameOf}, writable: {(Parameter.KernelOnlyReads ? "false" : "true")});"];
     public override string? Lend => $"BufferLending.Lend({Field}, Opcode, chainLent);";
+    public override string? ReleaseWhenReturned => $"BufferLending.ReleaseWhenReturned({Field})";
     public override string? GiveBack => $"BufferLending.GiveBack({Field}, success);";
     public override string? Abandon => $"BufferLending.Quarantine({Field});";
     public override string? Forget => $"{Field} = null!;";
@@ -123,6 +130,7 @@ internal sealed class RegisteredBufferKind(OperationSpec op, ParameterSpec p) : 
     public override string CsType => "RegisteredBuffer";
     public override IEnumerable<string> Checks => [$"ring.CheckRegisteredBuffer({Arg}, {NameOf});"];
     public override string? Lend => $"BufferLending.Lend({Field}.Memory, Opcode, chainLent);";
+    public override string? ReleaseWhenReturned => $"BufferLending.ReleaseWhenReturned({Field}.Memory)";
     public override string? GiveBack => $"BufferLending.GiveBack({Field}.Memory, success);";
     public override string? Abandon => $"BufferLending.Quarantine({Field}.Memory);";
     public override string? Forget => $"{Field} = default;";

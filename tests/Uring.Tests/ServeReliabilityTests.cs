@@ -100,14 +100,17 @@ public sealed class ServeReliabilityTests
         Assert.Equal(0, await server.StopAsync());
     }
 
-    [Fact]
-    public async Task A_peer_that_takes_no_data_is_disconnected_after_the_send_timeout()
+    [Theory]
+    [InlineData("echo")]
+    [InlineData("http")]
+    public async Task A_peer_that_takes_no_data_is_disconnected_after_the_send_timeout(string kind)
     {
-        await using var server = await ServeHarness.StartAsync("echo", "--send-timeout", "1");
+        await using var server = await ServeHarness.StartAsync(kind, "--send-timeout", "1");
         using var hog = await server.ConnectAsync();
         try
         {
-            await SendUntilStalledAsync(hog, new byte[64 * 1024]);
+            // http: pipelined requests whose answers are never read
+            await SendUntilStalledAsync(hog, kind == "echo" ? new byte[64 * 1024] : Enumerable.Repeat(Get, 2000).SelectMany(b => b).ToArray());
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted)
         {
@@ -116,8 +119,8 @@ public sealed class ServeReliabilityTests
             Assert.Equal(0, await server.StopAsync());
             return;
         }
-        // The server's echo send now makes no progress; after 1 s it closes the connection, which
-        // resets it (unread data): the hog's next send fails.
+        // The server's send (the echo, or the answers) now makes no progress; after 1 s it closes
+        // the connection, which resets it (unread data): the hog's next send fails.
         var waited = Stopwatch.StartNew();
         while (true)
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -22,9 +21,10 @@ namespace Uring.Cli.Serving;
 /// Clients wait in the listen backlog meanwhile.</para>
 /// <para><b>Fair buffers.</b> A connection receives with one-shot buffer-select receives, so
 /// it holds at most one ring buffer, and asks for the next data only after it has dealt with
-/// the last (backpressure: a peer that does not read stops being read). A receive that finds
-/// the ring empty (ENOBUFS; the data stays in the socket) waits in a FIFO queue for the next
-/// buffer returned.</para>
+/// the last (backpressure: a peer that does not read stops being read). A receive of
+/// <see cref="ReceiveAsync"/> that finds the ring empty (ENOBUFS; the data stays in the socket)
+/// waits in a FIFO queue for the next buffer returned. (<see cref="HttpServer"/>'s connections
+/// receive through a <see cref="SocketPipe"/> from the same ring, under the same rules.)</para>
 /// </remarks>
 internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
 {
@@ -33,8 +33,6 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan AcceptReportInterval = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan LingerTime = TimeSpan.FromSeconds(2);
-    private const int LingerBytes = 256 * 1024;
 
     private readonly List<Connection> _connections = new();
     private readonly Queue<Connection> _bufferWaiters = new();
@@ -273,9 +271,15 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         }
     }
 
-    private static void Expire(Connection c)
+    /// <summary>A connection's deadline passed while it waited (loop thread). True when the server
+    /// handled it itself; otherwise the wait named by <see cref="Connection.Waiting"/> is cancelled.</summary>
+    protected virtual bool OnDeadline(Connection c) => false;
+
+    private void Expire(Connection c)
     {
         c.Deadline = 0;
+        if (OnDeadline(c))
+            return;
         switch (c.Waiting)
         {
             case ConnectionWait.Receive:
@@ -433,32 +437,6 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
             var wait = c.BufferWait!;
             c.BufferWait = null;
             wait.SetResult(true);
-        }
-    }
-
-    /// <summary>
-    /// Ends a connection after a response that closes it: FIN first, then read and drop what
-    /// the client still sends (for up to 2 s or 256 KiB), so that closing with unread data
-    /// does not reset the connection and destroy the response before the client has read it.
-    /// </summary>
-    protected async Task CloseGracefullyAsync(Connection c)
-    {
-        try
-        {
-            await Ring.Shutdown(c.Fd, SocketShutdown.Send);
-            var deadline = DeadlineAfter(LingerTime);
-            long drained = 0;
-            while (drained < LingerBytes)
-            {
-                var lease = await ReceiveAsync(c, deadline);
-                if (lease.IsEndOfStream)
-                    break;
-                drained += lease.Length;
-                ReturnLease(lease);
-            }
-        }
-        catch (Exception e) when (IsConnectionEnd(e))
-        {
         }
     }
 

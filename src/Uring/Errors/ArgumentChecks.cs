@@ -28,8 +28,20 @@ internal static class ArgumentChecks
         return (uint)length;
     }
 
-    /// <summary>A scatter/gather list: 1 to <paramref name="max"/> distinct, non-null buffers.</summary>
-    internal static void BufferList(OwnershipMemory[] buffers, int max, io_uring_op opcode, string name)
+    /// <summary>A buffer the kernel writes into: not null, not read-only memory.</summary>
+    internal static void WritableBuffer(OwnershipMemory buffer, io_uring_op opcode, string name)
+    {
+        ArgumentNullException.ThrowIfNull(buffer, name);
+        if (buffer.IsReadOnly)
+            throw ReadOnlyBuffer(opcode, name);
+    }
+
+    private static ArgumentException ReadOnlyBuffer(io_uring_op opcode, string name) =>
+        new($"{opcode} writes into its buffer, and this OwnershipMemory lends read-only memory (FromReadOnlyMemory).", name);
+
+    /// <summary>A scatter/gather list: 1 to <paramref name="max"/> distinct, non-null buffers;
+    /// none read-only when the kernel writes into them (<paramref name="writable"/>).</summary>
+    internal static void BufferList(OwnershipMemory[] buffers, int max, io_uring_op opcode, string name, bool writable)
     {
         ArgumentNullException.ThrowIfNull(buffers, name);
         if (buffers.Length == 0 || buffers.Length > max)
@@ -38,6 +50,8 @@ internal static class ArgumentChecks
         {
             if (buffers[i] is null)
                 throw new ArgumentNullException(name, $"{name}[{i}] is null.");
+            if (writable && buffers[i].IsReadOnly)
+                throw ReadOnlyBuffer(opcode, name);
             for (var j = 0; j < i; j++)
                 if (ReferenceEquals(buffers[i], buffers[j]))
                     throw new ArgumentException($"{name}[{j}] and {name}[{i}] are the same OwnershipMemory.", name);

@@ -65,6 +65,23 @@ internal static class BufferLending
             GiveBack(buffer, success);
     }
 
+    /// <summary>A wait for the operation was abandoned: release the buffer at its CQE instead of
+    /// handing it back. 1 when that is now arranged (the kernel still had it), 0 when the CQE has
+    /// already given it back (whoever receives the result releases it then).</summary>
+    internal static int ReleaseWhenReturned(OwnershipMemory? buffer) => buffer is not null && buffer.ReleaseWhenReturned() ? 1 : 0;
+
+    /// <summary>As above for a list: bit i stands for buffers[i].</summary>
+    internal static int ReleaseWhenReturned(OwnershipMemory[]? buffers)
+    {
+        if (buffers is null)
+            return 0;
+        var mask = 0;
+        for (var i = 0; i < buffers.Length && i < 32; i++)
+            if (buffers[i].ReleaseWhenReturned())
+                mask |= 1 << i;
+        return mask;
+    }
+
     internal static void Quarantine(OwnershipMemory? buffer) => buffer?.Quarantine();
 
     internal static void Quarantine(OwnershipMemory[]? buffers)

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Uring.Bindings;
 
 namespace Uring;
@@ -20,6 +22,10 @@ namespace Uring;
 /// <para>A span obtained <em>before</em> a submission cannot be revoked; keep spans short-lived.
 /// A pooled block that was disposed and rented again is the same object: do not keep
 /// references to pooled blocks after disposing them.</para>
+/// <para>Managed memory (<see cref="FromMemory"/>, <see cref="FromReadOnlyMemory"/>) follows the
+/// same rules; it is pinned only while an operation has it (from the submission to the CQE), so
+/// an idle wrapper does not fragment the GC heap. The program can still reach such memory
+/// through its own array or <see cref="Memory{T}"/>: the façade cannot revoke that access.</para>
 /// <para>Thread-safety: ownership transitions are atomic; the data itself is not synchronised.</para>
 /// </remarks>
 public sealed unsafe class OwnershipMemory : IDisposable
@@ -38,7 +44,15 @@ public sealed unsafe class OwnershipMemory : IDisposable
     private bool _releasedByRing;    // released by the façade after a failed/cancelled operation
     private int _leases;             // operations of one chain that still hold it (normally 1)
     private bool _releaseRequested;  // one of them failed: release when the last lease ends
+    private bool _abandoned;         // its wait was abandoned: released at the CQE, so Dispose meanwhile is a no-op
     private OwnershipMemoryManager? _manager;
+    private ManagedKind _managedKind;  // native memory, or the caller's managed memory (pinned while lent)
+    private Memory<byte> _managed;     // managed forms: the caller's memory
+    private MemoryHandle _pin;         // managed forms: the pin held while the kernel owns it
+    private object? _lendKey;          // managed forms: the array or MemoryManager registered while lent
+    private int _lendStart;            // managed forms: where the lent bytes start in _lendKey
+
+    private enum ManagedKind : byte { Native, Writable, ReadOnly }
 
     private OwnershipMemory(byte* pointer, int length, nuint allocationSize, int alignment, IOwnershipMemoryPool? pool, OwnershipMemory? root)
     {
@@ -48,6 +62,16 @@ public sealed unsafe class OwnershipMemory : IDisposable
         Alignment = alignment;
         _pool = pool;
         _root = root;
+    }
+
+    private OwnershipMemory(Memory<byte> managed, ManagedKind kind, OwnershipMemory? root)
+    {
+        _managed = managed;
+        _managedKind = kind;
+        Length = managed.Length;
+        Alignment = 1;
+        _root = root;
+        GC.SuppressFinalize(this); // nothing native to free: the pin never outlives the kernel's ownership
     }
 
     /// <summary>Frees the block if a program dropped it without disposing it (never while the kernel owns it).</summary>
@@ -82,8 +106,49 @@ public sealed unsafe class OwnershipMemory : IDisposable
         return new OwnershipMemory(p, length, size, alignment, pool, null);
     }
 
+    /// <summary>
+    /// Lends managed memory (an array, a slice of one, pooled or pipe memory) to operations.
+    /// The memory is pinned when an operation takes it and unpinned only after that operation's
+    /// CQE — on success, failure, cancellation and ring disposal alike; a ring that gives up on an
+    /// operation (shutdown timeout) keeps it pinned forever. While lent, the same bytes cannot be
+    /// lent again through another wrapper: an overlapping range of the same array or
+    /// <see cref="MemoryManager{T}"/> is refused with <see cref="BufferBusyException"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>The wrapper is small and reusable: keep it and lend it again to avoid an allocation
+    /// per operation. Disposing it (or the façade releasing it after a failed operation) only
+    /// drops the reference to the memory; nothing is freed.</para>
+    /// <para>Not detectable: writes through the caller's own array, span or
+    /// <see cref="Memory{T}"/> while the kernel owns the bytes; and two different
+    /// <see cref="MemoryManager{T}"/> objects over the same native memory. Memory taken from
+    /// another <see cref="OwnershipMemory"/> (its <see cref="Memory"/>) is not wrapped: the
+    /// result is a <see cref="Slice"/> of that block, so the block's own rules apply.</para>
+    /// </remarks>
+    public static OwnershipMemory FromMemory(Memory<byte> memory) =>
+        TryUnwrap(memory) ?? new OwnershipMemory(memory, ManagedKind.Writable, null);
+
+    /// <summary>
+    /// Like <see cref="FromMemory"/>, for memory the kernel may only read: operations that write
+    /// into their buffer (reads, receives) refuse it with <see cref="ArgumentException"/>, and
+    /// <see cref="Span"/> and <see cref="Memory"/> throw <see cref="InvalidOperationException"/>
+    /// (read the bytes through the <see cref="ReadOnlyMemory{T}"/> you passed in).
+    /// </summary>
+    public static OwnershipMemory FromReadOnlyMemory(ReadOnlyMemory<byte> memory) =>
+        TryUnwrap(MemoryMarshal.AsMemory(memory)) ?? new OwnershipMemory(MemoryMarshal.AsMemory(memory), ManagedKind.ReadOnly, null);
+
+    private static OwnershipMemory? TryUnwrap(Memory<byte> memory) =>
+        MemoryMarshal.TryGetMemoryManager<byte, OwnershipMemoryManager>(memory, out var manager, out var start, out var length)
+            ? manager!.Owner.Slice(start, length)
+            : null;
+
     /// <summary>Usable length in bytes.</summary>
-    public int Length { get; }
+    public int Length { get; private set; }
+
+    /// <summary>True for managed memory lent through <see cref="FromMemory"/> or <see cref="FromReadOnlyMemory"/>.</summary>
+    public bool IsManaged => _managedKind != ManagedKind.Native;
+
+    /// <summary>True for memory the kernel may only read (<see cref="FromReadOnlyMemory"/>).</summary>
+    public bool IsReadOnly => _managedKind == ManagedKind.ReadOnly;
 
     /// <summary>Alignment of the start of the root block.</summary>
     public int Alignment { get; }
@@ -108,8 +173,21 @@ public sealed unsafe class OwnershipMemory : IDisposable
         get
         {
             EnsureUserAccess("access its Span");
-            return new Span<byte>(_pointer, Length);
+            return _managedKind == ManagedKind.Native ? new Span<byte>(_pointer, Length) : ManagedSpan();
         }
+    }
+
+    private Span<byte> ManagedSpan() => _managedKind == ManagedKind.ReadOnly
+        ? throw new InvalidOperationException("This OwnershipMemory lends read-only memory: read it through the ReadOnlyMemory<byte> it was made from.")
+        : _managed.Span;
+
+    /// <summary>Pins the managed memory for <see cref="OwnershipMemoryManager"/> (checked like <see cref="Span"/>).</summary>
+    internal MemoryHandle PinManaged(int elementIndex)
+    {
+        var span = Span;
+        if ((uint)elementIndex > (uint)span.Length)
+            throw new ArgumentOutOfRangeException(nameof(elementIndex));
+        return _managed[elementIndex..].Pin();
     }
 
     /// <summary>The bytes as <see cref="Memory{T}"/>; each span taken from it re-checks ownership.</summary>
@@ -118,13 +196,19 @@ public sealed unsafe class OwnershipMemory : IDisposable
         get
         {
             EnsureUserAccess("access its Memory");
+            if (_managedKind == ManagedKind.ReadOnly)
+                ManagedSpan(); // throws: read-only memory is not handed out as writable Memory<byte>
             _manager ??= new OwnershipMemoryManager(this);
             return _manager.Memory;
         }
     }
 
     /// <summary>Address of the first byte, for interop. No ownership check: the caller takes the responsibility.</summary>
-    public IntPtr DangerousGetPointer() => (IntPtr)_pointer;
+    /// <exception cref="InvalidOperationException">Managed memory that no operation holds: it is not pinned, so it has no fixed address.</exception>
+    public IntPtr DangerousGetPointer() =>
+        _managedKind == ManagedKind.Native || _pointer != null
+            ? (IntPtr)_pointer
+            : throw new InvalidOperationException("This OwnershipMemory lends managed memory, which is pinned (and has a fixed address) only while an operation holds it.");
 
     internal byte* Pointer => _pointer;
 
@@ -138,7 +222,9 @@ public sealed unsafe class OwnershipMemory : IDisposable
         if ((uint)offset > (uint)Length || (uint)length > (uint)(Length - offset))
             throw new ArgumentOutOfRangeException(nameof(length), $"Slice [{offset}, {offset}+{length}) is outside the {Length}-byte buffer.");
         var root = _root ?? this;
-        return new OwnershipMemory(_pointer + offset, length, 0, 1, null, root);
+        return _managedKind == ManagedKind.Native
+            ? new OwnershipMemory(_pointer + offset, length, 0, 1, null, root)
+            : new OwnershipMemory(_managed.Slice(offset, length), _managedKind, root);
     }
 
     /// <summary>
@@ -155,6 +241,8 @@ public sealed unsafe class OwnershipMemory : IDisposable
             switch (state)
             {
                 case OwnershipState.Kernel:
+                    if (_abandoned)
+                        return; // released by the façade when the kernel is done (an abandoned wait)
                     throw Busy("dispose it");
                 case OwnershipState.Released:
                 case OwnershipState.Pooled:
@@ -172,6 +260,12 @@ public sealed unsafe class OwnershipMemory : IDisposable
             if (_root is not null)
             {
                 Volatile.Write(ref _state, (int)OwnershipState.Released);
+                return;
+            }
+            if (_managedKind != ManagedKind.Native)
+            {
+                Volatile.Write(ref _state, (int)OwnershipState.Released);
+                _managed = default; // the caller's memory is the caller's: just let go of it
                 return;
             }
             if (_pool is not null)
@@ -219,6 +313,8 @@ public sealed unsafe class OwnershipMemory : IDisposable
         {
             if (!CanLendLocked())
                 EnsureUserAccessLocked("submit it to " + opcode); // throws the precise error
+            if (_managedKind != ManagedKind.Native)
+                PinForKernelLocked(opcode);
 
             if (_root is not null)
                 root._lentSlices++;
@@ -262,8 +358,11 @@ public sealed unsafe class OwnershipMemory : IDisposable
                 return;
             if (_root is not null)
                 root._lentSlices--;
+            if (_managedKind != ManagedKind.Native)
+                UnpinAfterKernelLocked();
             releaseNow = _releaseRequested;
             _releaseRequested = false;
+            _abandoned = false;
             Volatile.Write(ref _state, (int)OwnershipState.User);
         }
         if (!releaseNow)
@@ -273,6 +372,92 @@ public sealed unsafe class OwnershipMemory : IDisposable
         {
             _releasedByRing = true; // before Dispose: a pooled block may be rented again at once
             Dispose();
+        }
+    }
+
+    /// <summary>Registers the managed bytes as lent (refusing an overlap with another lend) and pins them.</summary>
+    private void PinForKernelLocked(io_uring_op opcode)
+    {
+        // The generated operations refuse read-only memory where the kernel writes (the table's
+        // readOnly); this also covers every other path that lends (batches, hand-written kinds).
+        if (_managedKind == ManagedKind.ReadOnly && !KernelOnlyReads(opcode))
+            throw new ArgumentException($"{opcode} may write into its buffer, and this OwnershipMemory lends read-only memory (FromReadOnlyMemory).");
+        var key = ManagedLendRegistry.KeyOf(_managed, out var start);
+        if (key is not null)
+            ManagedLendRegistry.Register(key, start, Length, this, opcode);
+        try
+        {
+            _pin = _managed.Pin();
+        }
+        catch
+        {
+            if (key is not null)
+                ManagedLendRegistry.Unregister(key, start, this);
+            throw;
+        }
+        _lendKey = key;
+        _lendStart = start;
+        _pointer = (byte*)_pin.Pointer;
+    }
+
+    private static bool KernelOnlyReads(io_uring_op opcode) => opcode is
+        io_uring_op.IORING_OP_WRITE or io_uring_op.IORING_OP_WRITEV or io_uring_op.IORING_OP_WRITE_FIXED or
+        io_uring_op.IORING_OP_WRITEV_FIXED or io_uring_op.IORING_OP_SEND or io_uring_op.IORING_OP_SENDMSG or
+        io_uring_op.IORING_OP_SEND_ZC or io_uring_op.IORING_OP_SENDMSG_ZC;
+
+    /// <summary>The kernel is done with the managed bytes: unpin and unregister them.</summary>
+    private void UnpinAfterKernelLocked()
+    {
+        _pointer = null;
+        _pin.Dispose();
+        _pin = default;
+        if (_lendKey is { } key)
+        {
+            ManagedLendRegistry.Unregister(key, _lendStart, this);
+            _lendKey = null;
+        }
+    }
+
+    /// <summary>
+    /// Points a managed wrapper that nobody else holds at other memory (the adapters' per-operation
+    /// reuse: a stream's read buffer, a pipe's next segment). It must be an unsliced managed root
+    /// that no operation holds; a wrapper the façade released after a failed operation is revived.
+    /// </summary>
+    internal void Rebind(Memory<byte> memory, bool readOnly)
+    {
+        lock (this)
+        {
+            if (_managedKind == ManagedKind.Native || _root is not null)
+                throw new InvalidOperationException("Only an unsliced managed OwnershipMemory can be rebound.");
+            if ((OwnershipState)_state == OwnershipState.Kernel || _lentSlices > 0)
+                throw Busy("rebind it");
+            _managed = memory;
+            _managedKind = readOnly ? ManagedKind.ReadOnly : ManagedKind.Writable;
+            Length = memory.Length;
+            _releasedByRing = false;
+            Volatile.Write(ref _state, (int)OwnershipState.User);
+        }
+    }
+
+    /// <summary>A fresh managed wrapper for <see cref="Rebind"/> (no unwrapping of OwnershipMemory's own memory).</summary>
+    internal static OwnershipMemory CreateManaged(Memory<byte> memory, bool readOnly) =>
+        new(memory, readOnly ? ManagedKind.ReadOnly : ManagedKind.Writable, null);
+
+    /// <summary>
+    /// Nobody will take this buffer back from the operation that holds it (its wait was abandoned):
+    /// release it when the kernel is done instead. True when arranged (the kernel owns it now);
+    /// false when it is not kernel-owned (the CQE already gave it back). Meanwhile the owner's
+    /// <see cref="Dispose"/> is a no-op rather than <see cref="BufferBusyException"/>.
+    /// </summary>
+    internal bool ReleaseWhenReturned()
+    {
+        lock (_root ?? this)
+        {
+            if ((OwnershipState)_state != OwnershipState.Kernel)
+                return false;
+            _releaseRequested = true;
+            _abandoned = true;
+            return true;
         }
     }
 

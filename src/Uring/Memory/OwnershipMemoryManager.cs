@@ -11,10 +11,15 @@ internal sealed unsafe class OwnershipMemoryManager : MemoryManager<byte>
 
     public OwnershipMemoryManager(OwnershipMemory owner) => _owner = owner;
 
+    /// <summary>The block this manager exposes (<see cref="OwnershipMemory.FromMemory"/> unwraps it).</summary>
+    public OwnershipMemory Owner => _owner;
+
     public override Span<byte> GetSpan() => _owner.Span;
 
     public override MemoryHandle Pin(int elementIndex = 0)
     {
+        if (_owner.IsManaged)
+            return _owner.PinManaged(elementIndex);
         var span = _owner.Span;
         if ((uint)elementIndex > (uint)span.Length)
             throw new ArgumentOutOfRangeException(nameof(elementIndex));

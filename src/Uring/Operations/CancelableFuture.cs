@@ -107,6 +107,42 @@ public readonly struct CancelableFuture<T> : ICancelableFuture
     }
 
     /// <summary>
+    /// Waits for the result at most <paramref name="timeout"/>, abandoning only the <em>wait</em> when
+    /// it passes: the task fails with <see cref="TimeoutException"/> at once, and the operation goes on
+    /// in the kernel. Nothing is left in limbo: the operation's buffers stay the kernel's until its
+    /// CQE and are then released by the façade (freed, or returned to their pool — your own
+    /// <c>Dispose</c> meanwhile is a no-op), a provided-buffer lease it receives goes back to its
+    /// ring, and an fd it opens is closed. Use <see cref="TimeoutAfter"/> to cancel the operation instead.
+    /// </summary>
+    /// <remarks>Consumes the future (like an await). The task's continuations run where the
+    /// operation completes (the ring's loop thread) or on the timer's thread.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than <see cref="Timeout.InfiniteTimeSpan"/>.</exception>
+    public Task<T> WaitAsync(TimeSpan timeout) => WaitAsync(timeout, default);
+
+    /// <summary>Waits for the result until <paramref name="cancellationToken"/> fires, abandoning only the
+    /// wait then (<see cref="OperationCanceledException"/>); see <see cref="WaitAsync(TimeSpan)"/>.</summary>
+    public Task<T> WaitAsync(CancellationToken cancellationToken) => WaitAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Waits for the result at most <paramref name="timeout"/> and until <paramref name="cancellationToken"/>
+    /// fires, abandoning only the wait; see <see cref="WaitAsync(TimeSpan)"/>.</summary>
+    public Task<T> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        BoundedWait<T>.Start(this, Source, _token, timeout, cancellationToken, cancelInKernel: false);
+
+    /// <summary>
+    /// Waits for the result, and cancels the operation in the kernel (IORING_OP_ASYNC_CANCEL) when
+    /// <paramref name="timeout"/> passes or <paramref name="cancellationToken"/> fires. The task
+    /// completes only with the operation's CQE, so when it has completed the kernel is done with the
+    /// buffers: with <see cref="TimeoutException"/> (or <see cref="OperationCanceledException"/> for
+    /// the token) if the cancel won — the buffers were then released, as for any cancelled
+    /// operation — or with the real result if the operation finished first. An operation the kernel
+    /// cannot interrupt (a regular file read already running) still completes normally.
+    /// </summary>
+    /// <remarks>Consumes the future (like an await).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout other than <see cref="Timeout.InfiniteTimeSpan"/>.</exception>
+    public Task<T> TimeoutAfter(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        BoundedWait<T>.Start(this, Source, _token, timeout, cancellationToken, cancelInKernel: true);
+
+    /// <summary>
     /// Asks the kernel to cancel this operation (IORING_OP_ASYNC_CANCEL on its user_data) and
     /// returns the kernel's answer. This future still completes only with the operation's own
     /// CQE: cancelled (<see cref="OperationCanceledException"/>), or with its real result when

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_READ_FIXED, as <see cref="Ring.ReadFixed(FileDescriptor, RegisteredBuffer, long, int, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class ReadFixedOperation : PooledOperation<ReadFixedOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class ReadFixedOperation : PooledOperation<ReadFixedOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -60,6 +60,8 @@ internal sealed unsafe partial class ReadFixedOperation : PooledOperation<ReadFi
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer.Memory, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer.Memory);
 
     internal override void Abandon()
     {

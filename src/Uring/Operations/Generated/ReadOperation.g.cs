@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_READ, as <see cref="Ring.Read(FileDescriptor, OwnershipMemory, long, int, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class ReadOperation : PooledOperation<ReadOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class ReadOperation : PooledOperation<ReadOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -24,7 +24,7 @@ internal sealed unsafe partial class ReadOperation : PooledOperation<ReadOperati
     internal static ReadOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory buffer, long offset, int length)
     {
         fd.Check(nameof(fd));
-        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentChecks.WritableBuffer(buffer, io_uring_op.IORING_OP_READ, nameof(buffer));
         ArgumentChecks.Offset(offset, nameof(offset));
         var lengthValue = ArgumentChecks.Length(length, buffer.Length, io_uring_op.IORING_OP_READ, nameof(length));
         var op = Rent(ring, io_uring_op.IORING_OP_READ);
@@ -60,6 +60,8 @@ internal sealed unsafe partial class ReadOperation : PooledOperation<ReadOperati
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer);
 
     internal override void Abandon()
     {

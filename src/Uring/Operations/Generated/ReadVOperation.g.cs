@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_READV, as <see cref="Ring.ReadV(FileDescriptor, OwnershipMemory[], long, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class ReadVOperation : PooledOperation<ReadVOperation, BufferResult<OwnershipMemory[]>>
+internal sealed unsafe partial class ReadVOperation : PooledOperation<ReadVOperation, BufferResult<OwnershipMemory[]>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -23,7 +23,7 @@ internal sealed unsafe partial class ReadVOperation : PooledOperation<ReadVOpera
     internal static ReadVOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory[] buffers, long offset)
     {
         fd.Check(nameof(fd));
-        ArgumentChecks.BufferList(buffers, 16, io_uring_op.IORING_OP_READV, nameof(buffers));
+        ArgumentChecks.BufferList(buffers, 16, io_uring_op.IORING_OP_READV, nameof(buffers), writable: true);
         ArgumentChecks.Offset(offset, nameof(offset));
         var op = Rent(ring, io_uring_op.IORING_OP_READV);
         op.Buffers = buffers;
@@ -57,6 +57,8 @@ internal sealed unsafe partial class ReadVOperation : PooledOperation<ReadVOpera
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffers, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffers);
 
     internal override void Abandon()
     {

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_RECVMSG, as <see cref="Ring.ReceiveMessage(FileDescriptor, OwnershipMemory[], MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class ReceiveMessageOperation : PooledOperation<ReceiveMessageOperation, ReceivedMessage>
+internal sealed unsafe partial class ReceiveMessageOperation : PooledOperation<ReceiveMessageOperation, ReceivedMessage>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -23,7 +23,7 @@ internal sealed unsafe partial class ReceiveMessageOperation : PooledOperation<R
     internal static ReceiveMessageOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory[] buffers, MessageFlags flags)
     {
         fd.Check(nameof(fd));
-        ArgumentChecks.BufferList(buffers, 8, io_uring_op.IORING_OP_RECVMSG, nameof(buffers));
+        ArgumentChecks.BufferList(buffers, 8, io_uring_op.IORING_OP_RECVMSG, nameof(buffers), writable: true);
         var op = Rent(ring, io_uring_op.IORING_OP_RECVMSG);
         op.Buffers = buffers;
         op.Flags = flags;
@@ -56,6 +56,8 @@ internal sealed unsafe partial class ReceiveMessageOperation : PooledOperation<R
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffers, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffers);
 
     internal override void Abandon()
     {

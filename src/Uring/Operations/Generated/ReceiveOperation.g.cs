@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_RECV, as <see cref="Ring.Receive(FileDescriptor, OwnershipMemory, int, MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class ReceiveOperation : PooledOperation<ReceiveOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class ReceiveOperation : PooledOperation<ReceiveOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -24,7 +24,7 @@ internal sealed unsafe partial class ReceiveOperation : PooledOperation<ReceiveO
     internal static ReceiveOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory buffer, int length, MessageFlags flags)
     {
         fd.Check(nameof(fd));
-        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentChecks.WritableBuffer(buffer, io_uring_op.IORING_OP_RECV, nameof(buffer));
         var lengthValue = ArgumentChecks.Length(length, buffer.Length, io_uring_op.IORING_OP_RECV, nameof(length));
         var op = Rent(ring, io_uring_op.IORING_OP_RECV);
         op.Buffer = buffer;
@@ -59,6 +59,8 @@ internal sealed unsafe partial class ReceiveOperation : PooledOperation<ReceiveO
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer);
 
     internal override void Abandon()
     {

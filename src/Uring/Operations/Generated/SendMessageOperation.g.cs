@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_SENDMSG, as <see cref="Ring.SendMessage(FileDescriptor, OwnershipMemory[], IPEndPoint, MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class SendMessageOperation : PooledOperation<SendMessageOperation, BufferResult<OwnershipMemory[]>>
+internal sealed unsafe partial class SendMessageOperation : PooledOperation<SendMessageOperation, BufferResult<OwnershipMemory[]>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -25,7 +25,7 @@ internal sealed unsafe partial class SendMessageOperation : PooledOperation<Send
     internal static SendMessageOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory[] buffers, IPEndPoint? to, MessageFlags flags)
     {
         fd.Check(nameof(fd));
-        ArgumentChecks.BufferList(buffers, 8, io_uring_op.IORING_OP_SENDMSG, nameof(buffers));
+        ArgumentChecks.BufferList(buffers, 8, io_uring_op.IORING_OP_SENDMSG, nameof(buffers), writable: false);
         if (to is not null)
             SocketAddressCodec.SizeOf(to); // refuses non-IP end points
         var op = Rent(ring, io_uring_op.IORING_OP_SENDMSG);
@@ -63,6 +63,8 @@ internal sealed unsafe partial class SendMessageOperation : PooledOperation<Send
         BufferLending.GiveBack(Buffers, success);
         NativeArgument.Free(ref To, ref ToLength);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffers);
 
     internal override void Abandon()
     {

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_SEND, as <see cref="Ring.Send(FileDescriptor, OwnershipMemory, int, MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class SendOperation : PooledOperation<SendOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class SendOperation : PooledOperation<SendOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -59,6 +59,8 @@ internal sealed unsafe partial class SendOperation : PooledOperation<SendOperati
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer);
 
     internal override void Abandon()
     {

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_SEND_ZC, as <see cref="Ring.SendZeroCopyFixed(FileDescriptor, RegisteredBuffer, int, MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class SendZeroCopyFixedOperation : PooledOperation<SendZeroCopyFixedOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class SendZeroCopyFixedOperation : PooledOperation<SendZeroCopyFixedOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -59,6 +59,8 @@ internal sealed unsafe partial class SendZeroCopyFixedOperation : PooledOperatio
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer.Memory, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer.Memory);
 
     internal override void Abandon()
     {

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_SEND_ZC, as <see cref="Ring.SendZeroCopy(FileDescriptor, OwnershipMemory, int, MessageFlags, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class SendZeroCopyOperation : PooledOperation<SendZeroCopyOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class SendZeroCopyOperation : PooledOperation<SendZeroCopyOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -59,6 +59,8 @@ internal sealed unsafe partial class SendZeroCopyOperation : PooledOperation<Sen
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer);
 
     internal override void Abandon()
     {

@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_WRITE_FIXED, as <see cref="Ring.WriteFixed(FileDescriptor, RegisteredBuffer, long, int, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class WriteFixedOperation : PooledOperation<WriteFixedOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class WriteFixedOperation : PooledOperation<WriteFixedOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -60,6 +60,8 @@ internal sealed unsafe partial class WriteFixedOperation : PooledOperation<Write
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer.Memory, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer.Memory);
 
     internal override void Abandon()
     {

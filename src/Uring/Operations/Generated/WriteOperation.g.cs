@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_WRITE, as <see cref="Ring.Write(FileDescriptor, OwnershipMemory, long, int, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class WriteOperation : PooledOperation<WriteOperation, BufferResult<OwnershipMemory>>
+internal sealed unsafe partial class WriteOperation : PooledOperation<WriteOperation, BufferResult<OwnershipMemory>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -60,6 +60,8 @@ internal sealed unsafe partial class WriteOperation : PooledOperation<WriteOpera
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffer, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffer);
 
     internal override void Abandon()
     {

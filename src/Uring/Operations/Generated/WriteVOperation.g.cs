@@ -13,7 +13,7 @@ using Uring.Bindings;
 namespace Uring;
 
 /// <summary>IORING_OP_WRITEV, as <see cref="Ring.WriteV(FileDescriptor, OwnershipMemory[], long, CancellationToken)"/> starts it.</summary>
-internal sealed unsafe partial class WriteVOperation : PooledOperation<WriteVOperation, BufferResult<OwnershipMemory[]>>
+internal sealed unsafe partial class WriteVOperation : PooledOperation<WriteVOperation, BufferResult<OwnershipMemory[]>>, ILendsBuffers
 {
     internal int Fd;
     internal SafeHandle? FdHandle;
@@ -23,7 +23,7 @@ internal sealed unsafe partial class WriteVOperation : PooledOperation<WriteVOpe
     internal static WriteVOperation Create(Ring ring, FileDescriptor fd, OwnershipMemory[] buffers, long offset)
     {
         fd.Check(nameof(fd));
-        ArgumentChecks.BufferList(buffers, 16, io_uring_op.IORING_OP_WRITEV, nameof(buffers));
+        ArgumentChecks.BufferList(buffers, 16, io_uring_op.IORING_OP_WRITEV, nameof(buffers), writable: false);
         ArgumentChecks.Offset(offset, nameof(offset));
         var op = Rent(ring, io_uring_op.IORING_OP_WRITEV);
         op.Buffers = buffers;
@@ -57,6 +57,8 @@ internal sealed unsafe partial class WriteVOperation : PooledOperation<WriteVOpe
         FileDescriptor.Release(ref FdHandle);
         BufferLending.GiveBack(Buffers, success);
     }
+
+    int ILendsBuffers.ReleaseWhenReturned() => BufferLending.ReleaseWhenReturned(Buffers);
 
     internal override void Abandon()
     {
