@@ -25,4 +25,7 @@ internal class Connection(int fd)
     internal CancelableFuture<ProvidedBuffer> PendingReceive;
     internal CancelableFuture<BufferResult<OwnershipMemory>> PendingSend;
     internal TaskCompletionSource<bool>? BufferWait;
+
+    /// <summary>Stops the connection's multishot receive (only when it has a deadline to keep).</summary>
+    internal CancellationTokenSource? StreamStop;
 }

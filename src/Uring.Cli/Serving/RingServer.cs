@@ -20,11 +20,13 @@ namespace Uring.Cli.Serving;
 /// accept. The server says so once on stderr, keeps serving its connections, and re-arms the
 /// accept after a back-off (10 ms doubling to 250 ms; a closing connection cuts it short).
 /// Clients wait in the listen backlog meanwhile.</para>
-/// <para><b>Fair buffers.</b> A connection receives with one-shot buffer-select receives, so
-/// it holds at most one ring buffer, and asks for the next data only after it has dealt with
-/// the last (backpressure: a peer that does not read stops being read). A receive that finds
-/// the ring empty (ENOBUFS; the data stays in the socket) waits in a FIFO queue for the next
-/// buffer returned.</para>
+/// <para><b>Fair buffers.</b> A connection receives either with one-shot buffer-select receives
+/// (<see cref="ReceiveAsync"/>), so it holds at most one ring buffer and asks for the next data
+/// only after it has dealt with the last; or with a bounded multishot receive
+/// (<see cref="OpenReceiveStream"/>), which stays armed and pauses when the connection falls
+/// behind by its bound. Either way a peer that does not read stops being read. A one-shot
+/// receive that finds the ring empty (ENOBUFS; the data stays in the socket) waits in a FIFO
+/// queue for the next buffer returned; a multishot receive waits for a return by itself.</para>
 /// </remarks>
 internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
 {
@@ -217,6 +219,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         _connections.RemoveAt(_connections.Count - 1);
         connection.Slot = -1;
         NetSocket.Close(connection.Fd);
+        connection.StreamStop?.Dispose();
         OnClosed(connection);
         if (_acceptPaused && _backoffPending)
         {
@@ -283,6 +286,10 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
                 c.TimedOut = true;
                 CancelQuietly(c.PendingSend);
                 break;
+            case ConnectionWait.ReceiveStream:
+                c.TimedOut = true;
+                c.StreamStop!.Cancel(); // the stream's last CQE ends the wait
+                break;
             case ConnectionWait.Buffer:
                 c.TimedOut = true;
                 c.Waiting = ConnectionWait.None;
@@ -345,6 +352,53 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
             }
             if (_stopping || !await WaitForBufferAsync(c, deadline) || _stopping)
                 throw c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Buffer) : new OperationCanceledException("The server is stopping.");
+        }
+    }
+
+    /// <summary>
+    /// The connection's multishot receive from the buffer ring, bounded to
+    /// <paramref name="maxQueued"/> leases ahead of the consumer. Take leases with
+    /// <see cref="NextReceivedAsync"/> (which keeps the idle timeout), give each back with
+    /// <see cref="ReturnLease"/>, and dispose the stream when done.
+    /// </summary>
+    protected IAsyncEnumerator<ProvidedBuffer> OpenReceiveStream(Connection c, int maxQueued)
+    {
+        var token = CancellationToken.None;
+        if (Settings.IdleTimeout > TimeSpan.Zero)
+        {
+            c.StreamStop = new CancellationTokenSource();
+            token = c.StreamStop.Token;
+        }
+        return Ring.ReceiveMultishot(c.Fd, Buffers, maxQueued).GetAsyncEnumerator(token);
+    }
+
+    /// <summary>The next lease of <paramref name="stream"/>; false at end of stream.</summary>
+    /// <exception cref="ConnectionTimeoutException">Nothing came for the idle timeout.</exception>
+    protected ValueTask<bool> NextReceivedAsync(Connection c, IAsyncEnumerator<ProvidedBuffer> stream)
+    {
+        var next = stream.MoveNextAsync();
+        // Without an idle timeout there is nothing to keep: no wrapper, no state machine.
+        return next.IsCompleted || c.StreamStop is null ? next : WaitReceivedAsync(c, next);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitReceivedAsync(Connection c, ValueTask<bool> next)
+    {
+        c.Waiting = ConnectionWait.ReceiveStream;
+        c.Deadline = DeadlineAfter(Settings.IdleTimeout);
+        c.TimedOut = false;
+        try
+        {
+            return await next;
+        }
+        catch (OperationCanceledException) when (c.TimedOut)
+        {
+            throw new ConnectionTimeoutException(ConnectionWait.Receive);
+        }
+        finally
+        {
+            c.Waiting = ConnectionWait.None;
+            c.Deadline = 0;
         }
     }
 
