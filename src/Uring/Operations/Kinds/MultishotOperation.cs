@@ -54,7 +54,7 @@ internal enum MultishotNext
 internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerator<T>, IValueTaskSource<bool>
 {
     private readonly Lock _gate = new();
-    private readonly Queue<T> _items = new();
+    private readonly Queue<T> _items;
     private readonly TaskCompletionSource _quiesced;
     private readonly CancellationToken _token;
     private readonly int _maxQueued, _resumeAt;
@@ -85,6 +85,9 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
         _token = token;
         _maxQueued = maxQueued;
         _resumeAt = maxQueued / 2;
+        // A bounded queue gets its room now (the bound and the CQE or two that may come while
+        // the pause's cancel is on its way), so that a stream in use never allocates.
+        _items = maxQueued > 0 ? new Queue<T>(maxQueued + 2) : new Queue<T>();
         _core.RunContinuationsAsynchronously = ring.ContinuationsRunAsynchronously;
         // Like every completion of this ring: inline on the thread that finishes the stream
         // unless the ring asks otherwise, so a consumer on the loop thread stays there.
@@ -157,11 +160,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             }
         }
         if (resume)
-        {
-            // The pause's cancel marked this object; the new arming must not look cancelled.
-            Volatile.Write(ref CancelRequested, 0);
             Arm();
-        }
         return next;
     }
 
@@ -213,10 +212,14 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     }
 
     /// <summary>A new arming begins (under the lock): its number is what cancels name from now on.</summary>
+    /// <remarks>A pause's cancel marked this object for the arming it paused; the new arming must
+    /// not look cancelled when the ring submits it. (A stop's cancel is never undone here: every
+    /// re-arm checks <c>_stopRequested</c> under the same lock first.)</remarks>
     private void MarkArmed()
     {
         _armed = true;
         Armings++;
+        Volatile.Write(ref CancelRequested, 0);
     }
 
     private void Arm() => Ring.Submit(this);
