@@ -53,9 +53,9 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 
     protected ServerSettings Settings { get; } = settings;
 
-    protected Ring Ring { get; private set; } = null!;
+    protected internal Ring Ring { get; private set; } = null!;
 
-    protected BufferRing Buffers { get; private set; } = null!;
+    protected internal BufferRing Buffers { get; private set; } = null!;
 
     /// <summary>Serves until <paramref name="stop"/> is cancelled (noticed within 100 ms); <paramref name="ready"/> gets the bound end point.</summary>
     public async Task RunAsync(Action<IPEndPoint> ready, CancellationToken stop)
@@ -357,9 +357,9 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 
     /// <summary>
     /// The connection's multishot receive from the buffer ring, bounded to
-    /// <paramref name="maxQueued"/> leases ahead of the consumer. Take leases with
-    /// <see cref="NextReceivedAsync"/> (which keeps the idle timeout), give each back with
-    /// <see cref="ReturnLease"/>, and dispose the stream when done.
+    /// <paramref name="maxQueued"/> leases ahead of the consumer. Around each wait for a lease,
+    /// call <see cref="BeginReceiveWait"/> and <see cref="EndReceiveWait"/> (they keep the idle
+    /// timeout); give each lease back with <see cref="ReturnLease"/>; dispose the stream when done.
     /// </summary>
     protected IAsyncEnumerator<ProvidedBuffer> OpenReceiveStream(Connection c, int maxQueued)
     {
@@ -372,34 +372,71 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         return Ring.ReceiveMultishot(c.Fd, Buffers, maxQueued).GetAsyncEnumerator(token);
     }
 
-    /// <summary>The next lease of <paramref name="stream"/>; false at end of stream.</summary>
-    /// <exception cref="ConnectionTimeoutException">Nothing came for the idle timeout.</exception>
-    protected ValueTask<bool> NextReceivedAsync(Connection c, IAsyncEnumerator<ProvidedBuffer> stream)
+    /// <summary>The connection waits for its stream's next lease: the idle timeout runs (if there is one).</summary>
+    protected void BeginReceiveWait(Connection c)
     {
-        var next = stream.MoveNextAsync();
-        // Without an idle timeout there is nothing to keep: no wrapper, no state machine.
-        return next.IsCompleted || c.StreamStop is null ? next : WaitReceivedAsync(c, next);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> WaitReceivedAsync(Connection c, ValueTask<bool> next)
-    {
+        if (c.StreamStop is null)
+            return;
         c.Waiting = ConnectionWait.ReceiveStream;
         c.Deadline = DeadlineAfter(Settings.IdleTimeout);
         c.TimedOut = false;
+    }
+
+    /// <summary>The wait begun by <see cref="BeginReceiveWait"/> is over; <paramref name="error"/> (what it
+    /// threw, if anything) becomes a <see cref="ConnectionTimeoutException"/> when the watchdog ended it.</summary>
+    protected static Exception? EndReceiveWait(Connection c, Exception? error = null)
+    {
+        c.Waiting = ConnectionWait.None;
+        c.Deadline = 0;
+        return error is OperationCanceledException && c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Receive) : error;
+    }
+
+    /// <summary>
+    /// Starts one send of <paramref name="count"/> bytes of <paramref name="buffer"/> from
+    /// <paramref name="offset"/>, under the send timeout. Await it in the connection's own method
+    /// (no helper state machine per send), then call <see cref="EndSend"/>.
+    /// </summary>
+    protected CancelableFuture<BufferResult<OwnershipMemory>> BeginSend(Connection c, OwnershipMemory buffer, int offset, int count)
+    {
+        var part = offset == 0 ? buffer : buffer.Slice(offset, count);
+        CancelableFuture<BufferResult<OwnershipMemory>> send;
         try
         {
-            return await next;
+            send = Ring.Send(c.Fd, part, count);
         }
-        catch (OperationCanceledException) when (c.TimedOut)
+        catch
         {
-            throw new ConnectionTimeoutException(ConnectionWait.Receive);
+            if (part != buffer)
+                part.Dispose();
+            throw;
         }
-        finally
+        c.PendingSend = send;
+        c.SendSlice = part != buffer ? part : null;
+        c.Waiting = ConnectionWait.Send;
+        c.Deadline = DeadlineAfter(Settings.SendTimeout);
+        c.TimedOut = false;
+        return send;
+    }
+
+    /// <summary>
+    /// Ends the send begun by <see cref="BeginSend"/>: clears its deadline and releases its slice.
+    /// Returns what the caller throws: <paramref name="error"/> (what awaiting the send threw), a
+    /// <see cref="ConnectionTimeoutException"/> if the watchdog cancelled it, an
+    /// <see cref="IOException"/> if nothing was sent; null when <paramref name="sent"/> bytes went out.
+    /// </summary>
+    protected static Exception? EndSend(Connection c, int sent, Exception? error = null)
+    {
+        c.Waiting = ConnectionWait.None;
+        c.Deadline = 0;
+        c.PendingSend = default;
+        if (c.SendSlice is { } slice)
         {
-            c.Waiting = ConnectionWait.None;
-            c.Deadline = 0;
+            c.SendSlice = null;
+            slice.Dispose(); // a no-op when the façade already released it after a failed send
         }
+        if (error is not null)
+            return error is OperationCanceledException && c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Send) : error;
+        return sent <= 0 ? new IOException("The peer accepted no data.") : null;
     }
 
     /// <summary>Sends <paramref name="length"/> bytes of <paramref name="buffer"/>, however many sends it takes.</summary>
@@ -410,31 +447,18 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         var sent = 0;
         while (sent < length)
         {
-            var part = sent == 0 ? buffer : buffer.Slice(sent, length - sent);
-            var send = Ring.Send(c.Fd, part, length - sent);
-            c.PendingSend = send;
-            c.Waiting = ConnectionWait.Send;
-            c.Deadline = DeadlineAfter(Settings.SendTimeout);
-            c.TimedOut = false;
+            var send = BeginSend(c, buffer, sent, length - sent);
             int n;
             try
             {
                 (n, _) = await send;
             }
-            catch (OperationCanceledException) when (c.TimedOut)
+            catch (Exception e)
             {
-                throw new ConnectionTimeoutException(ConnectionWait.Send);
+                throw EndSend(c, 0, e)!;
             }
-            finally
-            {
-                c.Waiting = ConnectionWait.None;
-                c.Deadline = 0;
-                c.PendingSend = default;
-                if (part != buffer)
-                    part.Dispose(); // a no-op when the façade already released it after a failed send
-            }
-            if (n <= 0)
-                throw new IOException("The peer accepted no data.");
+            if (EndSend(c, n) is { } failed)
+                throw failed;
             sent += n;
         }
     }
