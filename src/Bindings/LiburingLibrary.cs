@@ -75,6 +75,7 @@ public static class LiburingLibrary
             $"install liburing >= 2.4, or set {PathVariable}.");
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty Location (NativeAOT, single-file) is skipped.")]
     private static IEnumerable<string> CandidateDirectories()
     {
         yield return AppContext.BaseDirectory;
