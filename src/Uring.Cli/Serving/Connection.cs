@@ -24,5 +24,11 @@ internal class Connection(int fd)
 
     internal CancelableFuture<ProvidedBuffer> PendingReceive;
     internal CancelableFuture<BufferResult<OwnershipMemory>> PendingSend;
+
+    /// <summary>The slice a partial send's remainder goes out from (disposed when that send ends).</summary>
+    internal OwnershipMemory? SendSlice;
     internal TaskCompletionSource<bool>? BufferWait;
+
+    /// <summary>Stops the connection's multishot receive (only when it has a deadline to keep).</summary>
+    internal CancellationTokenSource? StreamStop;
 }

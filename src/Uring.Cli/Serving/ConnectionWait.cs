@@ -7,4 +7,7 @@ internal enum ConnectionWait : byte
     Receive,
     Send,
     Buffer,
+
+    /// <summary>The next lease of the connection's multishot receive (<see cref="Connection.StreamStop"/> ends it).</summary>
+    ReceiveStream,
 }

@@ -19,12 +19,15 @@ namespace Uring.Cli.Serving;
 /// accept. The server says so once on stderr, keeps serving its connections, and re-arms the
 /// accept after a back-off (10 ms doubling to 250 ms; a closing connection cuts it short).
 /// Clients wait in the listen backlog meanwhile.</para>
-/// <para><b>Fair buffers.</b> A connection receives with one-shot buffer-select receives, so
-/// it holds at most one ring buffer, and asks for the next data only after it has dealt with
-/// the last (backpressure: a peer that does not read stops being read). A receive of
-/// <see cref="ReceiveAsync"/> that finds the ring empty (ENOBUFS; the data stays in the socket)
-/// waits in a FIFO queue for the next buffer returned. (<see cref="HttpServer"/>'s connections
-/// receive through a <see cref="SocketPipe"/> from the same ring, under the same rules.)</para>
+/// <para><b>Fair buffers.</b> A connection receives either with one-shot buffer-select receives
+/// (<see cref="ReceiveAsync"/>), so it holds at most one ring buffer and asks for the next data
+/// only after it has dealt with the last; or with a bounded multishot receive
+/// (<see cref="OpenReceiveStream"/>), which stays armed and pauses when the connection falls
+/// behind by its bound. Either way a peer that does not read stops being read. A one-shot
+/// receive that finds the ring empty (ENOBUFS; the data stays in the socket) waits in a FIFO
+/// queue for the next buffer returned; a multishot receive waits for a return by itself.
+/// (<see cref="HttpServer"/>'s connections receive through a <see cref="SocketPipe"/> from the
+/// same ring, under the same rules.)</para>
 /// </remarks>
 internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
 {
@@ -49,9 +52,9 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 
     protected ServerSettings Settings { get; } = settings;
 
-    protected Ring Ring { get; private set; } = null!;
+    protected internal Ring Ring { get; private set; } = null!;
 
-    protected BufferRing Buffers { get; private set; } = null!;
+    protected internal BufferRing Buffers { get; private set; } = null!;
 
     /// <summary>Serves until <paramref name="stop"/> is cancelled (noticed within 100 ms); <paramref name="ready"/> gets the bound end point.</summary>
     public async Task RunAsync(Action<IPEndPoint> ready, CancellationToken stop)
@@ -218,6 +221,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         _connections.RemoveAt(_connections.Count - 1);
         connection.Slot = -1;
         NetSocket.Close(connection.Fd);
+        connection.StreamStop?.Dispose();
         OnClosed(connection);
         if (_acceptPaused && _backoffPending)
         {
@@ -290,6 +294,10 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
                 c.TimedOut = true;
                 CancelQuietly(c.PendingSend);
                 break;
+            case ConnectionWait.ReceiveStream:
+                c.TimedOut = true;
+                c.StreamStop!.Cancel(); // the stream's last CQE ends the wait
+                break;
             case ConnectionWait.Buffer:
                 c.TimedOut = true;
                 c.Waiting = ConnectionWait.None;
@@ -355,6 +363,90 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         }
     }
 
+    /// <summary>
+    /// The connection's multishot receive from the buffer ring, bounded to
+    /// <paramref name="maxQueued"/> leases ahead of the consumer. Around each wait for a lease,
+    /// call <see cref="BeginReceiveWait"/> and <see cref="EndReceiveWait"/> (they keep the idle
+    /// timeout); give each lease back with <see cref="ReturnLease"/>; dispose the stream when done.
+    /// </summary>
+    protected IAsyncEnumerator<ProvidedBuffer> OpenReceiveStream(Connection c, int maxQueued)
+    {
+        var token = CancellationToken.None;
+        if (Settings.IdleTimeout > TimeSpan.Zero)
+        {
+            c.StreamStop = new CancellationTokenSource();
+            token = c.StreamStop.Token;
+        }
+        return Ring.ReceiveMultishot(c.Fd, Buffers, maxQueued).GetAsyncEnumerator(token);
+    }
+
+    /// <summary>The connection waits for its stream's next lease: the idle timeout runs (if there is one).</summary>
+    protected void BeginReceiveWait(Connection c)
+    {
+        if (c.StreamStop is null)
+            return;
+        c.Waiting = ConnectionWait.ReceiveStream;
+        c.Deadline = DeadlineAfter(Settings.IdleTimeout);
+        c.TimedOut = false;
+    }
+
+    /// <summary>The wait begun by <see cref="BeginReceiveWait"/> is over; <paramref name="error"/> (what it
+    /// threw, if anything) becomes a <see cref="ConnectionTimeoutException"/> when the watchdog ended it.</summary>
+    protected static Exception? EndReceiveWait(Connection c, Exception? error = null)
+    {
+        c.Waiting = ConnectionWait.None;
+        c.Deadline = 0;
+        return error is OperationCanceledException && c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Receive) : error;
+    }
+
+    /// <summary>
+    /// Starts one send of <paramref name="count"/> bytes of <paramref name="buffer"/> from
+    /// <paramref name="offset"/>, under the send timeout. Await it in the connection's own method
+    /// (no helper state machine per send), then call <see cref="EndSend"/>.
+    /// </summary>
+    protected CancelableFuture<BufferResult<OwnershipMemory>> BeginSend(Connection c, OwnershipMemory buffer, int offset, int count)
+    {
+        var part = offset == 0 ? buffer : buffer.Slice(offset, count);
+        CancelableFuture<BufferResult<OwnershipMemory>> send;
+        try
+        {
+            send = Ring.Send(c.Fd, part, count);
+        }
+        catch
+        {
+            if (part != buffer)
+                part.Dispose();
+            throw;
+        }
+        c.PendingSend = send;
+        c.SendSlice = part != buffer ? part : null;
+        c.Waiting = ConnectionWait.Send;
+        c.Deadline = DeadlineAfter(Settings.SendTimeout);
+        c.TimedOut = false;
+        return send;
+    }
+
+    /// <summary>
+    /// Ends the send begun by <see cref="BeginSend"/>: clears its deadline and releases its slice.
+    /// Returns what the caller throws: <paramref name="error"/> (what awaiting the send threw), a
+    /// <see cref="ConnectionTimeoutException"/> if the watchdog cancelled it, an
+    /// <see cref="IOException"/> if nothing was sent; null when <paramref name="sent"/> bytes went out.
+    /// </summary>
+    protected static Exception? EndSend(Connection c, int sent, Exception? error = null)
+    {
+        c.Waiting = ConnectionWait.None;
+        c.Deadline = 0;
+        c.PendingSend = default;
+        if (c.SendSlice is { } slice)
+        {
+            c.SendSlice = null;
+            slice.Dispose(); // a no-op when the façade already released it after a failed send
+        }
+        if (error is not null)
+            return error is OperationCanceledException && c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Send) : error;
+        return sent <= 0 ? new IOException("The peer accepted no data.") : null;
+    }
+
     /// <summary>Sends <paramref name="length"/> bytes of <paramref name="buffer"/>, however many sends it takes.</summary>
     /// <exception cref="ConnectionTimeoutException">A send made no progress within the send timeout.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -363,31 +455,18 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         var sent = 0;
         while (sent < length)
         {
-            var part = sent == 0 ? buffer : buffer.Slice(sent, length - sent);
-            var send = Ring.Send(c.Fd, part, length - sent);
-            c.PendingSend = send;
-            c.Waiting = ConnectionWait.Send;
-            c.Deadline = DeadlineAfter(Settings.SendTimeout);
-            c.TimedOut = false;
+            var send = BeginSend(c, buffer, sent, length - sent);
             int n;
             try
             {
                 (n, _) = await send;
             }
-            catch (OperationCanceledException) when (c.TimedOut)
+            catch (Exception e)
             {
-                throw new ConnectionTimeoutException(ConnectionWait.Send);
+                throw EndSend(c, 0, e)!;
             }
-            finally
-            {
-                c.Waiting = ConnectionWait.None;
-                c.Deadline = 0;
-                c.PendingSend = default;
-                if (part != buffer)
-                    part.Dispose(); // a no-op when the façade already released it after a failed send
-            }
-            if (n <= 0)
-                throw new IOException("The peer accepted no data.");
+            if (EndSend(c, n) is { } failed)
+                throw failed;
             sent += n;
         }
     }

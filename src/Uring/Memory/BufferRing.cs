@@ -31,7 +31,6 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
 {
     private readonly Ring _ring;
     private readonly OwnershipMemory[] _buffers;
-    private readonly Dictionary<OwnershipMemory, ushort> _ids = new(ReferenceEqualityComparer.Instance);
     private readonly uint[] _generations;
     private readonly uint[] _releasedByRing; // per buffer: the lease generation the façade released (after a failed operation)
     private readonly bool[] _leased;
@@ -59,7 +58,7 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
             {
                 var block = OwnershipMemory.AllocateForPool(bufferSize, 64, this);
                 _buffers[i] = block;
-                _ids[block] = (ushort)i;
+                block.PoolIndex = i;
                 block.Dispose(); // User -> Pooled: only the kernel may touch it now
             }
             var err = 0;
@@ -203,7 +202,9 @@ public sealed unsafe class BufferRing : IOwnershipMemoryPool, IDisposable
         List<Action>? wake = null;
         lock (_lock)
         {
-            var id = _ids[memory];
+            var id = (ushort)memory.PoolIndex;
+            if (id >= Count || !ReferenceEquals(_buffers[id], memory))
+                throw new InvalidOperationException($"A block that is not a buffer of group {GroupId} was returned to it.");
             if (!_leased[id])
                 return; // the initial Dispose in the constructor
             _leased[id] = false;

@@ -54,6 +54,10 @@ public sealed unsafe class OwnershipMemory : IDisposable
 
     private enum ManagedKind : byte { Native, Writable, ReadOnly }
 
+    /// <summary>The block's place in its pool, for the pool's own use (a <see cref="BufferRing"/>: the buffer id), so
+    /// that a return finds it without a lookup; -1 outside a pool.</summary>
+    internal int PoolIndex = -1;
+
     private OwnershipMemory(byte* pointer, int length, nuint allocationSize, int alignment, IOwnershipMemoryPool? pool, OwnershipMemory? root)
     {
         _pointer = pointer;

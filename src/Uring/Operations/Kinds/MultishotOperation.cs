@@ -39,20 +39,31 @@ internal enum MultishotNext
 /// (a CQE without IORING_CQE_F_MORE) unless the stream is stopping.
 /// </summary>
 /// <remarks>
-/// Stopping (<see cref="DisposeAsync"/>, the enumerator's token, or the end of the stream)
+/// <para>Stopping (<see cref="DisposeAsync"/>, the enumerator's token, or the end of the stream)
 /// cancels the kernel request, waits for its last CQE, and releases the items nobody consumed
-/// (<see cref="Release"/>): no fd or buffer is lost.
+/// (<see cref="Release"/>): no fd or buffer is lost.</para>
+/// <para><b>Backpressure.</b> With a bound (<c>maxQueued</c> &gt; 0), a stream whose consumer
+/// falls behind pauses: when the queue reaches the bound, the kernel request is cancelled (or,
+/// if the kernel ended it meanwhile, not re-armed). What the kernel delivered before its last
+/// CQE is queued as usual — nothing is dropped — and the consumer drains it in order. Once the
+/// consumer has taken the queue down to half the bound, the stream arms a new request, which
+/// continues where the socket (or listener) stands. A pause is invisible to the consumer; the
+/// cancel it sends names the arming it pauses (<see cref="Version"/> counts armings), so it can
+/// never reach a later one.</para>
 /// </remarks>
 internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerator<T>, IValueTaskSource<bool>
 {
     private readonly Lock _gate = new();
-    private readonly Queue<T> _items = new();
-    private readonly TaskCompletionSource _quiesced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<T> _items;
+    private readonly TaskCompletionSource _quiesced;
     private readonly CancellationToken _token;
+    private readonly int _maxQueued, _resumeAt;
     private ManualResetValueTaskSourceCore<bool> _core;
     private CancellationTokenRegistration _registration;
     private T _current = default!;
     private bool _started, _waiting, _armed, _parked, _finished, _stopRequested;
+    private bool _pausing; // a cancel went out because the queue reached the bound: the last CQE pauses, not ends
+    private bool _paused;  // no request armed, for backpressure: the consumer's next takes re-arm
     private Exception? _error, _stopError;
 
     private readonly FileDescriptor _file;
@@ -61,19 +72,51 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     /// <summary>The fd the request is armed on (valid once the stream has begun).</summary>
     protected int Fd { get; private set; }
 
-    protected MultishotStream(Ring ring, io_uring_op opcode, FileDescriptor file, CancellationToken token)
+    /// <param name="ring">The ring.</param>
+    /// <param name="opcode">The opcode of every arming.</param>
+    /// <param name="file">What the request is armed on.</param>
+    /// <param name="token">Stops the stream (abortively: unconsumed items are released).</param>
+    /// <param name="maxQueued">Items the consumer may fall behind by before the stream pauses; 0: no bound.</param>
+    protected MultishotStream(Ring ring, io_uring_op opcode, FileDescriptor file, CancellationToken token, int maxQueued = 0)
     {
         Ring = ring;
         Opcode = opcode;
         _file = file;
         _token = token;
+        _maxQueued = maxQueued;
+        _resumeAt = maxQueued / 2;
+        // A bounded queue gets its room now (the bound and the CQE or two that may come while
+        // the pause's cancel is on its way), so that a stream in use never allocates.
+        _items = maxQueued > 0 ? new Queue<T>(maxQueued + 2) : new Queue<T>();
         _core.RunContinuationsAsynchronously = ring.ContinuationsRunAsynchronously;
+        // Like every completion of this ring: inline on the thread that finishes the stream
+        // unless the ring asks otherwise, so a consumer on the loop thread stays there.
+        _quiesced = new TaskCompletionSource(ring.ContinuationsRunAsynchronously ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
     }
 
     public T Current => _current;
 
-    /// <summary>Times the operation was armed (1 + re-arms).</summary>
+    /// <summary>Times the operation was armed (1 + re-arms). Changes only under the stream's lock.</summary>
     internal int Armings;
+
+    /// <summary>Times the stream paused because its consumer fell behind.</summary>
+    internal int Pauses;
+
+    /// <summary>Which arming a cancel is aimed at: a cancel for an arming that has ended resolves without the kernel.</summary>
+    internal override long Version => Volatile.Read(ref Armings);
+
+    /// <summary>The bound on queued items (0: none).</summary>
+    protected int MaxQueued => _maxQueued;
+
+    /// <summary>Items delivered and not taken by the consumer yet.</summary>
+    protected int QueuedCount
+    {
+        get
+        {
+            lock (_gate)
+                return _items.Count;
+        }
+    }
 
     /// <summary>Handles one CQE: delivers items (<see cref="Deliver"/>) and, for the last CQE of an arming, says what comes next.</summary>
     protected abstract MultishotNext OnCompletion(int res, uint flags, bool last, out Exception? error);
@@ -88,6 +131,8 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     {
         if (!_started)
             Begin();
+        ValueTask<bool> next;
+        var resume = false;
         lock (_gate)
         {
             if (_stopError is not null)
@@ -95,14 +140,28 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             if (_items.TryDequeue(out var item))
             {
                 _current = item;
-                return new ValueTask<bool>(true);
+                next = new ValueTask<bool>(true);
             }
-            if (_finished)
+            else if (_finished)
+            {
                 return _error is null ? new ValueTask<bool>(false) : ValueTask.FromException<bool>(_error);
-            _core.Reset();
-            _waiting = true;
-            return new ValueTask<bool>(this, _core.Version);
+            }
+            else
+            {
+                _core.Reset();
+                _waiting = true;
+                next = new ValueTask<bool>(this, _core.Version);
+            }
+            if (_paused && !_stopRequested && _items.Count <= _resumeAt)
+            {
+                _paused = false;
+                MarkArmed();
+                resume = true;
+            }
         }
+        if (resume)
+            Arm();
+        return next;
     }
 
     public async ValueTask DisposeAsync()
@@ -145,23 +204,35 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             Finish(e);
             return;
         }
-        _armed = true;
+        lock (_gate)
+            MarkArmed();
         Arm();
         if (_token.CanBeCanceled)
             _registration = _token.UnsafeRegister(static s => ((MultishotStream<T>)s!).Stop(new OperationCanceledException("The multishot operation was cancelled.")), this);
     }
 
-    private void Arm()
+    /// <summary>A new arming begins (under the lock): its number is what cancels name from now on.</summary>
+    /// <remarks>A pause's cancel marked this object for the arming it paused; the new arming must
+    /// not look cancelled when the ring submits it. (A stop's cancel is never undone here: every
+    /// re-arm checks <c>_stopRequested</c> under the same lock first.)</remarks>
+    private void MarkArmed()
     {
-        Interlocked.Increment(ref Armings);
-        Ring.Submit(this);
+        _armed = true;
+        Armings++;
+        Volatile.Write(ref CancelRequested, 0);
     }
+
+    private void Arm() => Ring.Submit(this);
+
+    private bool QueueFull => _maxQueued > 0 && _items.Count >= _maxQueued;
 
     /// <summary>Queues an item for the consumer, or hands it over if the consumer is waiting (owner thread).</summary>
     protected void Deliver(T item)
     {
         var release = false;
         var signal = false;
+        var pause = false;
+        var arming = 0;
         lock (_gate)
         {
             if (_stopRequested)
@@ -177,12 +248,21 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             else
             {
                 _items.Enqueue(item);
+                // Pause a request that stays armed. The last CQE of an arming (the request has
+                // already left the kernel) needs no cancel: Complete sees the full queue.
+                if (QueueFull && _armed && !_pausing && Volatile.Read(ref Stage) == StageInKernel)
+                {
+                    pause = _pausing = true;
+                    arming = Armings;
+                }
             }
         }
         if (release)
             Release(item);
         else if (signal)
             _core.SetResult(true);
+        else if (pause)
+            CancelArming(arming);
     }
 
     internal override void OnIntermediateCompletion(int res, uint flags) => OnCompletion(res, flags, last: false, out _);
@@ -190,39 +270,57 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     internal override void Complete(int res, uint cqeFlags)
     {
         Volatile.Write(ref Stage, StageCompleted);
+        var cancelled = res == -Errno.ECANCELED;
         MultishotNext next;
-        Exception? error;
-        if (res == -Errno.ECANCELED)
-        {
+        Exception? error = null;
+        if (cancelled)
             next = MultishotNext.End;
-            error = Ring.IsDisposed && !IsCancelRequested
-                ? new RingDisposedException($"{Opcode} (multishot) ended because the ring was disposed.", Opcode)
-                : new OperationCanceledException($"{Opcode} (multishot) was cancelled.");
-        }
         else
-        {
             next = OnCompletion(res, cqeFlags, last: true, out error);
-        }
 
         var rearm = false;
         var park = false;
         lock (_gate)
         {
             _armed = false;
+            var pausing = _pausing; // this arming was cancelled for backpressure
+            _pausing = false;
+            var wouldGoOn = next != MultishotNext.End || cancelled;
             if (_stopRequested)
             {
                 next = MultishotNext.End;
                 error = _stopError;
             }
-            else if (next != MultishotNext.End && Ring.IsDisposed)
+            else if (wouldGoOn && Ring.IsDisposed)
             {
                 next = MultishotNext.End;
                 error = new RingDisposedException($"{Opcode} (multishot) ended because the ring was disposed.", Opcode);
             }
+            else if (wouldGoOn && (pausing || QueueFull) && _items.Count > _resumeAt)
+            {
+                // Backpressure: the consumer re-arms once it has caught up (MoveNextAsync). Not
+                // when it already has (it may be waiting for the next item right now).
+                _paused = true;
+                Pauses++;
+                return;
+            }
+            else if (cancelled && !pausing)
+            {
+                error = new OperationCanceledException($"{Opcode} (multishot) was cancelled.");
+            }
+            else if (cancelled)
+            {
+                next = MultishotNext.Rearm; // the pause's cancel, but the consumer caught up meanwhile
+            }
             if (next == MultishotNext.Rearm)
-                rearm = _armed = true;
+            {
+                MarkArmed();
+                rearm = true;
+            }
             else if (next == MultishotNext.WaitForBuffers)
+            {
                 park = _parked = true;
+            }
         }
         if (rearm)
             Arm();
@@ -244,7 +342,13 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             _parked = false;
             if (_stopRequested || _finished)
                 return;
-            _armed = true;
+            if (QueueFull)
+            {
+                _paused = true; // the consumer re-arms when it catches up
+                Pauses++;
+                return;
+            }
+            MarkArmed();
         }
         Arm();
     }
@@ -261,6 +365,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     private void Stop(Exception? error)
     {
         bool armed;
+        int arming;
         lock (_gate)
         {
             if (_stopRequested || _finished)
@@ -268,6 +373,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             _stopRequested = true;
             _stopError = error;
             armed = _armed;
+            arming = Armings;
             _parked = false;
         }
         if (!armed)
@@ -275,9 +381,15 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             Finish(error);
             return;
         }
+        CancelArming(arming);
+    }
+
+    /// <summary>IORING_OP_ASYNC_CANCEL for arming number <paramref name="arming"/>: its last CQE follows.</summary>
+    private void CancelArming(int arming)
+    {
         try
         {
-            Ring.CancelOperation(this, Version);
+            Ring.CancelOperation(this, arming);
         }
         catch (RingDisposedException)
         {
@@ -378,33 +490,65 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
 }
 
 /// <summary>IORING_OP_RECV with IORING_RECV_MULTISHOT and a provided buffer ring: one lease per CQE.</summary>
+/// <remarks>
+/// With a bound on queued leases, each arming also carries a byte limit (the SQE's
+/// <c>optlen</c>, Linux 6.17+): the kernel ends the request by itself once it has received
+/// what the free places in the queue can hold in whole buffers. Without it, one wake-up of a
+/// socket with a lot of data could fill up to 32 buffers before the pause's cancel is even
+/// submitted, and a peer that sends without reading could take the ring from the others. A
+/// kernel that refuses the limit (EINVAL before 6.17) is asked once; the bound is then kept by
+/// the cancel alone.
+/// </remarks>
 internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
 {
     private const int ENOBUFS = 105;
+    private static volatile bool s_byteLimitRefused;
     private readonly BufferRing _buffers;
     private readonly MessageFlags _flags;
+    private bool _byteLimitSent; // the arming in the kernel carries a byte limit
 
-    private MultishotReceive(Ring ring, FileDescriptor fd, BufferRing buffers, MessageFlags flags, CancellationToken token)
-        : base(ring, io_uring_op.IORING_OP_RECV, fd, token)
+    private MultishotReceive(Ring ring, FileDescriptor fd, BufferRing buffers, MessageFlags flags, int maxQueued, CancellationToken token)
+        : base(ring, io_uring_op.IORING_OP_RECV, fd, token, maxQueued)
     {
         _flags = flags;
         _buffers = buffers;
         SqeFlags = (byte)Constants.IOSQE_BUFFER_SELECT;
     }
 
-    /// <summary>The stream behind <see cref="Ring.ReceiveMultishot"/>; each enumeration arms its own request.</summary>
-    internal static IAsyncEnumerable<ProvidedBuffer> Open(Ring ring, FileDescriptor fd, BufferRing bufferRing, MessageFlags flags)
+    /// <summary>The stream behind <see cref="Ring.ReceiveMultishot(FileDescriptor, BufferRing, MessageFlags)"/>; each enumeration arms its own request.</summary>
+    internal static IAsyncEnumerable<ProvidedBuffer> Open(Ring ring, FileDescriptor fd, BufferRing bufferRing, MessageFlags flags) =>
+        Open(ring, fd, bufferRing, flags, 0);
+
+    /// <summary>The stream behind <see cref="Ring.ReceiveMultishot(FileDescriptor, BufferRing, int, MessageFlags)"/>.</summary>
+    internal static IAsyncEnumerable<ProvidedBuffer> Open(Ring ring, FileDescriptor fd, BufferRing bufferRing, MessageFlags flags, int maxQueued)
     {
         fd.Check(nameof(fd), allowRegistered: false);
         ring.CheckBufferRing(bufferRing, nameof(bufferRing));
+        ArgumentOutOfRangeException.ThrowIfNegative(maxQueued);
+        if (maxQueued > 0 && (flags & MessageFlags.WaitAll) != 0)
+            throw new ArgumentException("A multishot receive cannot wait for all bytes (MSG_WAITALL): the kernel refuses it.", nameof(flags));
         ring.CheckCanStart(io_uring_op.IORING_OP_RECV);
-        return new MultishotEnumerable<ProvidedBuffer>(ct => new MultishotReceive(ring, fd, bufferRing, flags, ct));
+        return new MultishotEnumerable<ProvidedBuffer>(ct => new MultishotReceive(ring, fd, bufferRing, flags, maxQueued, ct));
+    }
+
+    /// <summary>The kernel refused the per-arming byte limit once: later armings go without it (tests reset it).</summary>
+    internal static bool ByteLimitRefused
+    {
+        get => s_byteLimitRefused;
+        set => s_byteLimitRefused = value;
     }
 
     internal override void Prepare(io_uring_sqe* sqe)
     {
         Liburing.io_uring_prep_recv_multishot(sqe, Fd, null, 0, (int)_flags);
         Liburing.io_uring_sqe_set_buf_group(sqe, _buffers.GroupId);
+        _byteLimitSent = MaxQueued > 0 && !s_byteLimitRefused;
+        if (_byteLimitSent)
+        {
+            // Whole buffers for the free places in the queue (at least one).
+            var places = Math.Max(1, MaxQueued - QueuedCount);
+            sqe->optlen = (uint)Math.Min((long)places * _buffers.BufferSize, uint.MaxValue);
+        }
     }
 
     protected override MultishotNext OnCompletion(int res, uint flags, bool last, out Exception? error)
@@ -417,6 +561,8 @@ internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
                 error = new InvalidOperationException("A buffer-select receive completed without a buffer.");
                 return MultishotNext.End;
             }
+            // A CQE without F_MORE and with data: the byte limit was reached (or the kernel
+            // stopped for its own reasons); the stream re-arms unless its queue is full.
             Deliver(_buffers.Take((ushort)(flags >> Constants.IORING_CQE_BUFFER_SHIFT), res));
             return MultishotNext.Rearm;
         }
@@ -432,6 +578,13 @@ internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
             }
             _buffers.NoteEnobufs();
             return MultishotNext.WaitForBuffers;
+        }
+        if (res == -Errno.EINVAL && last && _byteLimitSent)
+        {
+            // A kernel before 6.17 reads optlen as file_index and refuses it (the flags were
+            // checked when the stream was opened): go on without the limit.
+            s_byteLimitRefused = true;
+            return MultishotNext.Rearm;
         }
         error = new UringIOException(-res, Opcode, "multishot receive");
         return last ? MultishotNext.End : MultishotNext.Rearm;
