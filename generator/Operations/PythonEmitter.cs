@@ -22,8 +22,9 @@ internal sealed class PythonEmitter(OperationTable table)
         text.Append("# </auto-generated>\n");
         text.Append("\"\"\"The io_uring operations as Ring and Chain methods, and the ctypes signatures of their C entry points.\"\"\"\n\n");
         text.Append("import os\nfrom ctypes import c_char_p, c_int, c_int64, c_uint32, c_uint64, c_void_p\nfrom threading import get_ident\n\n");
-        text.Append("from .buffer import Buffer\n\n");
-        text.Append("AT_FDCWD = -100\n\n");
+        text.Append("from .buffer import Buffer\nfrom .future import Future\n\n");
+        text.Append("AT_FDCWD = -100\n");
+        text.Append("_new = object.__new__  # a Future without running __init__: the fast paths set its slots\n\n");
 
         // Signatures.
         text.Append("# export name -> (restype, argtypes): src/Scripting/Exports.Operations.g.cs\n");
@@ -246,9 +247,14 @@ internal sealed class PythonEmitter(OperationTable table)
                     values.Add($"{name} >> 32");
                     break;
                 case "buffer":
+                    // Buffer._lend inlined for a buffer without views or exports (one with them takes
+                    // the general path, which releases the views or refuses).
                     buffer = name;
                     conditions.Add($"type({name}) is Buffer");
-                    values.Add($"{name}._lend_id()");
+                    conditions.Add($"{name}._exporter is None");
+                    conditions.Add($"not {name}._views");
+                    conditions.Add($"{name}._handle is not None");
+                    values.Add($"{name}._id");
                     break;
                 default:
                     throw new InvalidOperationException($"operations.json: {op.Name} is marked fast, but '{p.Name}' ({p.Kind}) has no 32-bit form.");
@@ -257,9 +263,20 @@ internal sealed class PythonEmitter(OperationTable table)
         text.Append($"        if {string.Join(" and ", conditions)}:\n");
         text.Append("            token = next(self._tokens)\n");
         text.Append("            if token >= self._token_limit:\n                token = self._wrap_token()\n");
-        text.Append($"            if self._fast_{op.Name}(self._id, token{string.Concat(values.Select(v => ", " + v))}, -1) < 0:\n");
+        // Read into a local first: called as self._fast_X(...), an attribute of the instance costs an
+        // unspecialised LOAD_METHOD (CPython 3.11 specialises that only for methods of the class).
+        text.Append($"            start = self._fast_{op.Name}\n");
+        text.Append($"            if start(self._id, token{string.Concat(values.Select(v => ", " + v))}, -1) < 0:\n");
         text.Append($"                raise self._native.last_error(\"{Opcode(op)}\")\n");
-        text.Append($"            fut = self._future_type(self, token, \"{Opcode(op)}\"{(buffer is null ? "" : ", " + buffer)})\n");
+        // Future.__init__ inlined (a class call runs __init__ in a frame of its own, about a quarter of
+        // what this method costs in Python): every slot of Future is set here.
+        text.Append("            fut = _new(Future)\n");
+        text.Append("            fut._ring = self\n");
+        text.Append("            fut._token = token\n");
+        text.Append($"            fut.opcode = \"{Opcode(op)}\"\n");
+        text.Append("            fut._state = fut._res = fut._status = 0\n");
+        text.Append($"            fut._buffer = {buffer ?? "None"}\n");
+        text.Append("            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None\n");
         text.Append("            self._pending[token] = fut\n");
         text.Append("            if self._loop is not None and not self._kick_scheduled:\n                self._schedule_kick()\n");
         text.Append("            return fut\n");

@@ -17,6 +17,26 @@ class NopAndTimeoutTests(RingTestCase):
         self.assertEqual(fut.result(5), 0)
         self.assertTrue(fut.done())
 
+    def test_fast_paths_set_every_slot_of_their_futures(self):
+        # The generated fast paths build a Future without __init__: each must set all of its slots.
+        slots = [s for s in uring.Future.__slots__ if s != "__weakref__"]
+        path = self.temp_file(b"x" * 64)
+        fd = self.track_fd(os.open(path, os.O_RDWR))
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        with uring.Buffer(16) as buf:
+            starts = {"nop": lambda: self.ring.nop(), "read": lambda: self.ring.read(fd, buf, 0),
+                      "write": lambda: self.ring.write(fd, buf, 0), "send": lambda: self.ring.send(a.fileno(), buf),
+                      "recv": lambda: self.ring.recv(b.fileno(), buf)}
+            for name, start in starts.items():
+                with self.subTest(name):
+                    fut = start()
+                    for slot in slots:
+                        getattr(fut, slot)  # AttributeError if the fast path left it unset
+                    self.assertGreaterEqual(fut.result(5), 0)
+                    self.assertEqual(fut.result(5), fut.result(5))
+
     def test_nop_batch_results(self):
         batch = self.ring.nop_batch(1000, keep_results=True)
         self.assertEqual(batch.result(5), [0] * 1000)

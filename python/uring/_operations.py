@@ -9,8 +9,10 @@ from ctypes import c_char_p, c_int, c_int64, c_uint32, c_uint64, c_void_p
 from threading import get_ident
 
 from .buffer import Buffer
+from .future import Future
 
 AT_FDCWD = -100
+_new = object.__new__  # a Future without running __init__: the fast paths set its slots
 
 # export name -> (restype, argtypes): src/Scripting/Exports.Operations.g.cs
 SIGNATURES = {
@@ -134,9 +136,16 @@ class RingOperations:
             token = next(self._tokens)
             if token >= self._token_limit:
                 token = self._wrap_token()
-            if self._fast_Nop(self._id, token, -1) < 0:
+            start = self._fast_Nop
+            if start(self._id, token, -1) < 0:
                 raise self._native.last_error("NOP")
-            fut = self._future_type(self, token, "NOP")
+            fut = _new(Future)
+            fut._ring = self
+            fut._token = token
+            fut.opcode = "NOP"
+            fut._state = fut._res = fut._status = 0
+            fut._buffer = None
+            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None
             self._pending[token] = fut
             if self._loop is not None and not self._kick_scheduled:
                 self._schedule_kick()
@@ -146,13 +155,20 @@ class RingOperations:
 
     def read(self, fd, buffer, offset=-1, length=-1, *, timeout=None):
         """IORING_OP_READ into the buffer (all of it, or its first length bytes) from offset (-1: the file position). The buffer is the kernel's until the CQE and comes back in the result. (C#: Ring.Read)"""
-        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(buffer) is Buffer and type(offset) is int and -1 <= offset < 0x8000000000000000 and type(length) is int and -1 <= length < 0x80000000:
+        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(buffer) is Buffer and buffer._exporter is None and not buffer._views and buffer._handle is not None and type(offset) is int and -1 <= offset < 0x8000000000000000 and type(length) is int and -1 <= length < 0x80000000:
             token = next(self._tokens)
             if token >= self._token_limit:
                 token = self._wrap_token()
-            if self._fast_Read(self._id, token, fd, buffer._lend_id(), offset & 0xFFFFFFFF, offset >> 32, length, -1) < 0:
+            start = self._fast_Read
+            if start(self._id, token, fd, buffer._id, offset & 0xFFFFFFFF, offset >> 32, length, -1) < 0:
                 raise self._native.last_error("READ")
-            fut = self._future_type(self, token, "READ", buffer)
+            fut = _new(Future)
+            fut._ring = self
+            fut._token = token
+            fut.opcode = "READ"
+            fut._state = fut._res = fut._status = 0
+            fut._buffer = buffer
+            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None
             self._pending[token] = fut
             if self._loop is not None and not self._kick_scheduled:
                 self._schedule_kick()
@@ -162,13 +178,20 @@ class RingOperations:
 
     def write(self, fd, data, offset=-1, length=-1, *, timeout=None):
         """IORING_OP_WRITE of the buffer (or its first length bytes) at offset (-1: the file position). (C#: Ring.Write)"""
-        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(data) is Buffer and type(offset) is int and -1 <= offset < 0x8000000000000000 and type(length) is int and -1 <= length < 0x80000000:
+        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(data) is Buffer and data._exporter is None and not data._views and data._handle is not None and type(offset) is int and -1 <= offset < 0x8000000000000000 and type(length) is int and -1 <= length < 0x80000000:
             token = next(self._tokens)
             if token >= self._token_limit:
                 token = self._wrap_token()
-            if self._fast_Write(self._id, token, fd, data._lend_id(), offset & 0xFFFFFFFF, offset >> 32, length, -1) < 0:
+            start = self._fast_Write
+            if start(self._id, token, fd, data._id, offset & 0xFFFFFFFF, offset >> 32, length, -1) < 0:
                 raise self._native.last_error("WRITE")
-            fut = self._future_type(self, token, "WRITE", data)
+            fut = _new(Future)
+            fut._ring = self
+            fut._token = token
+            fut.opcode = "WRITE"
+            fut._state = fut._res = fut._status = 0
+            fut._buffer = data
+            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None
             self._pending[token] = fut
             if self._loop is not None and not self._kick_scheduled:
                 self._schedule_kick()
@@ -333,13 +356,20 @@ class RingOperations:
 
     def send(self, fd, data, length=-1, flags=0, *, timeout=None):
         """IORING_OP_SEND of the buffer (or its first length bytes); MSG_NOSIGNAL is always added. The result counts the bytes sent (possibly fewer). (C#: Ring.Send)"""
-        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(data) is Buffer and type(length) is int and -1 <= length < 0x80000000 and type(flags) is int and -0x80000000 <= flags < 0x80000000:
+        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(data) is Buffer and data._exporter is None and not data._views and data._handle is not None and type(length) is int and -1 <= length < 0x80000000 and type(flags) is int and -0x80000000 <= flags < 0x80000000:
             token = next(self._tokens)
             if token >= self._token_limit:
                 token = self._wrap_token()
-            if self._fast_Send(self._id, token, fd, data._lend_id(), length, flags, -1) < 0:
+            start = self._fast_Send
+            if start(self._id, token, fd, data._id, length, flags, -1) < 0:
                 raise self._native.last_error("SEND")
-            fut = self._future_type(self, token, "SEND", data)
+            fut = _new(Future)
+            fut._ring = self
+            fut._token = token
+            fut.opcode = "SEND"
+            fut._state = fut._res = fut._status = 0
+            fut._buffer = data
+            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None
             self._pending[token] = fut
             if self._loop is not None and not self._kick_scheduled:
                 self._schedule_kick()
@@ -349,13 +379,20 @@ class RingOperations:
 
     def recv(self, fd, buffer, length=-1, flags=0, *, timeout=None):
         """IORING_OP_RECV into the buffer; 0 bytes means the peer closed. (C#: Ring.Receive)"""
-        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(buffer) is Buffer and type(length) is int and -1 <= length < 0x80000000 and type(flags) is int and -0x80000000 <= flags < 0x80000000:
+        if timeout is None and self._handle is not None and get_ident() == self._owner and type(fd) is int and 0 <= fd < 0x80000000 and type(buffer) is Buffer and buffer._exporter is None and not buffer._views and buffer._handle is not None and type(length) is int and -1 <= length < 0x80000000 and type(flags) is int and -0x80000000 <= flags < 0x80000000:
             token = next(self._tokens)
             if token >= self._token_limit:
                 token = self._wrap_token()
-            if self._fast_Receive(self._id, token, fd, buffer._lend_id(), length, flags, -1) < 0:
+            start = self._fast_Receive
+            if start(self._id, token, fd, buffer._id, length, flags, -1) < 0:
                 raise self._native.last_error("RECV")
-            fut = self._future_type(self, token, "RECV", buffer)
+            fut = _new(Future)
+            fut._ring = self
+            fut._token = token
+            fut.opcode = "RECV"
+            fut._state = fut._res = fut._status = 0
+            fut._buffer = buffer
+            fut._temp_buffer = fut._convert = fut._callbacks = fut._waiter = fut._error = None
             self._pending[token] = fut
             if self._loop is not None and not self._kick_scheduled:
                 self._schedule_kick()

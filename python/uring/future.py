@@ -10,6 +10,7 @@ __all__ = ["Future", "BatchFuture", "CancelOutcome", "gather"]
 
 _WAIT_SLICE_MS = 200  # longest single wait inside the runtime (see Ring._wait_for)
 _COMPLETION = struct.Struct("<QiI")   # src/Scripting/Completion.cs
+_unpack_completion = _COMPLETION.unpack_from
 
 
 def _slice_ms(timeout):
@@ -132,9 +133,17 @@ class Future:
             ring = self._ring
             if not ring.closed:
                 # submit + reap: usually enough (a NOP, a cached read); one completion is the common case
-                n = ring._reap_nb(ring._id, 0)
+                reap = ring._reap_nb  # (a local: calling an instance attribute directly is a slower LOAD_METHOD)
+                n = reap(ring._id, 0)
                 if n == 1:
-                    token, res, status = _COMPLETION.unpack_from(ring._cbuf)
+                    token, res, status = _unpack_completion(ring._cbuf)
+                    if token == self._token and not status and self._convert is None and self._temp_buffer is None \
+                            and self._waiter is None and self._callbacks is None:
+                        # this future's own successful completion, nothing else to run: what _complete does, inline
+                        ring._pending.pop(token, None)
+                        self._state = _DONE
+                        self._res = res
+                        return res
                     fut = ring._pending.pop(token, None)
                     if fut is not None:
                         if type(fut) is Future:

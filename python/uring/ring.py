@@ -155,8 +155,6 @@ class Ring(RingOperations):
             raise self._native.last_error(opcode)
         return rc
 
-    _future_type = Future
-
     def _arguments(self):
         return Arguments()
 
