@@ -2,9 +2,9 @@
 # PowerShell twin of build.sh: the same commands and steps. pwsh itself comes from the
 # repository's tool manifest (.config/dotnet-tools.json):
 #   dotnet tool restore
-#   dotnet pwsh ./build.ps1 generate | test | bench
+#   dotnet pwsh ./build.ps1 generate | test | bench | pack
 param(
-    [Parameter(Position = 0, Mandatory = $true)][ValidateSet('generate', 'test', 'bench')][string]$Command,
+    [Parameter(Position = 0, Mandatory = $true)][ValidateSet('generate', 'test', 'bench', 'pack')][string]$Command,
     [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest = @()
 )
 $ErrorActionPreference = 'Stop'
@@ -67,5 +67,9 @@ switch ($Command) {
     'bench' {
         Install-Packages @('fio')
         Invoke-Checked bash (@('./build.sh', 'bench') + $Rest)
+    }
+    'pack' {
+        # Same script: the packages come from one definition.
+        Invoke-Checked bash (@('./build.sh', 'pack') + $Rest)
     }
 }

@@ -6,6 +6,7 @@
 #   ./build.sh test       build everything and run every test (xunit, Python, Pester);
 #                         ends with "N passed, N failed, N skipped"
 #   ./build.sh bench      run the benchmarks (see bench/README.md)
+#   ./build.sh pack       build the NuGet packages into artifacts/packages (README, "Packages")
 # Both install what they need (Debian packages, the pinned liburing) on first use.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -106,6 +107,17 @@ operation_outputs_are_clean() {
   [ -z "$dirty" ] || { echo "regenerating from the operation table changed checked-in files:" >&2; echo "$dirty" >&2; git --no-pager diff --stat -- "${operation_outputs[@]}" >&2; return 1; }
 }
 
+# The C ABI compiled with NativeAOT (Uring.Scripting.so) beside the pinned liburing-ffi.so.2: what
+# the Python wheel carries. Published once per test run (ILC's own cache under obj/ keeps a
+# republish of unchanged code short); the Python tests build their wheels from this folder.
+native_dir="$root/artifacts/native/linux-x64"
+publish_native() {
+  rm -rf "$native_dir"   # never leave an older library for the wheel tests when publishing fails
+  local start; start=$(date +%s)
+  dotnet publish src/Scripting/Uring.Scripting.csproj -c Release -r linux-x64 -o "$native_dir" -nologo -v q -clp:ErrorsOnly || return 1
+  log "published $(du -k "$native_dir/Uring.Scripting.so" | cut -f1) KiB Uring.Scripting.so in $(( $(date +%s) - start )) s"
+}
+
 cmd_test() {
   ensure_dotnet; ensure_packages; ensure_libpython; ensure_pwsh
   for gen in $(awk '!/^#/ && NF && $1!="default" {print $1}' liburing-headers/pins.txt | sort -u); do
@@ -113,6 +125,8 @@ cmd_test() {
   done
   log "building"
   dotnet build Uring.sln -c Release -nologo -v q -clp:ErrorsOnly
+  log "publishing src/Scripting with NativeAOT"
+  check "NativeAOT publish of src/Scripting (warnings are errors)" publish_native
 
   if git rev-parse --git-dir >/dev/null 2>&1 && [ -z "${URING_SKIP_CLEAN_CHECK:-}" ]; then
     check "regenerating the pinned default leaves git status clean" regenerated_default_is_clean
@@ -142,7 +156,7 @@ cmd_test() {
   if [ -f python/tests/run.py ]; then
     log "python tests"
     # every interpreter on the machine (pyenv's, Debian's): the buffer protocol and Python.NET depend on the version
-    python3 python/tests/run.py --every-python >"$results/python.log" 2>&1 || true
+    URING_WHEEL_NATIVE_DIR="$native_dir" python3 python/tests/run.py --every-python >"$results/python.log" 2>&1 || true
     tail -5 "$results/python.log" >&2
     local line; line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/python.log" | tail -1 || true)"
     if [ -n "$line" ]; then
@@ -173,6 +187,20 @@ cmd_test() {
   [ "$failed" -eq 0 ]
 }
 
+# Uring.Bindings (with liburing-ffi.so.2), Uring.Core, and the tools Uring.Cli (uring) and
+# Uring.Generator (uring-gen); tests/Packaging.Tests packs the same way into a feed of its own.
+cmd_pack() {
+  ensure_dotnet
+  liburing-headers/fetch.sh >/dev/null
+  local out="$root/artifacts/packages" start end
+  rm -rf "$out"
+  start=$(date +%s)
+  dotnet pack Uring.sln -c Release -nologo -v q -clp:ErrorsOnly -p:PackageOutputPath="$out/" "$@"
+  end=$(date +%s)
+  log "packed in $((end - start)) s (build included):"
+  ls -1 "$out"/*.nupkg >&2
+}
+
 cmd_bench() {
   ensure_dotnet; ensure_packages fio
   liburing-headers/fetch.sh >/dev/null
@@ -185,5 +213,6 @@ case "${1:-}" in
   generate) shift; cmd_generate "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
-  *) echo "usage: $0 generate|test|bench" >&2; exit 2 ;;
+  pack) shift; cmd_pack "$@" ;;
+  *) echo "usage: $0 generate|test|bench|pack" >&2; exit 2 ;;
 esac

@@ -2,6 +2,8 @@
 
 import errno
 import os
+import subprocess
+import sys
 import threading
 import unittest
 
@@ -32,6 +34,19 @@ class ErrorTests(RingTestCase):
         with self.assertRaises(uring.UringIOError) as cm:
             self.ring.openat("/nonexistent/uring-test").result(5)
         self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+    def test_missing_liburing_names_the_cause(self):
+        # The bindings find liburing-ffi.so.2 in a static constructor; its failure must reach
+        # Python as the cause, not as "a type initializer threw an exception".
+        script = ("import uring\n"
+                  "try:\n    uring.Ring(8)\n"
+                  "except uring.UringError as e:\n    print(type(e).__name__, e)\n")
+        env = dict(os.environ, URING_LIBURING_PATH="/nonexistent/liburing-ffi.so.2",
+                   PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(uring.__file__))))
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("/nonexistent/liburing-ffi.so.2 could not be loaded", out.stdout)
+        self.assertNotIn("type initializer", out.stdout)
 
     def test_closed_ring(self):
         ring = uring.Ring(8)

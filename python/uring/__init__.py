@@ -31,10 +31,12 @@ def native_memory():
 
 
 def runtime_info():
-    """Where the .NET runtime and the assemblies were found."""
+    """Where the native library came from: ``mode`` is ``"aot"`` (the NativeAOT Uring.Scripting.so,
+    no .NET runtime; ``dotnet_root`` and ``hostfxr`` are None) or ``"hostfxr"`` (a build of
+    src/Scripting run by the .NET runtime); ``assemblies`` is the folder the library was loaded from."""
     from . import _native
     n = _native.load()
-    return {"dotnet_root": n.dotnet_root, "hostfxr": n.hostfxr_path, "assemblies": n.assembly_dir}
+    return {"mode": n.mode, "dotnet_root": n.dotnet_root, "hostfxr": n.hostfxr_path, "assemblies": n.assembly_dir}
 
 
 __all__ = [

@@ -1,13 +1,23 @@
-"""Loads the .NET runtime in-process (libhostfxr) and binds the Uring.Scripting C ABI with ctypes.
+"""Binds the Uring.Scripting C ABI with ctypes, by one of two routes.
 
-Where things are looked for:
+* **NativeAOT**: ``Uring.Scripting.so``, the C ABI compiled ahead of time into a shared library
+  (the wheel carries it, with ``liburing-ffi.so.2``). Loaded with ``ctypes.CDLL``; every entry
+  point is bound by its C symbol (``uring_*``). No .NET runtime is involved.
+* **hostfxr**: ``Uring.Scripting.dll`` of a build, run by the .NET runtime started in-process
+  through ``libhostfxr``; hostfxr resolves one entry point (``Export``), which resolves the others
+  by name.
 
-* the assemblies: ``$URING_SCRIPTING_DIR`` (the folder holding ``Uring.Scripting.dll`` and its
-  ``.runtimeconfig.json``), then the repository's ``src/Scripting/bin/Release/net10.0/``,
-  then ``.../Debug/net10.0/``;
-* the runtime: ``$DOTNET_ROOT``, then the folder of ``dotnet`` on ``PATH`` (symlinks resolved),
-  then ``/usr/share/dotnet``, ``/usr/lib/dotnet``, ``~/.dotnet``; the newest
-  ``host/fxr/<version>/libhostfxr.so`` in it.
+Where Uring.Scripting is looked for, first match wins:
+
+1. ``$URING_SCRIPTING_DIR``: a folder holding ``Uring.Scripting.so`` (NativeAOT; a ``dotnet
+   publish`` output) or ``Uring.Scripting.dll`` with its ``.runtimeconfig.json`` (hostfxr);
+2. ``Uring.Scripting.so`` next to this package (an installed wheel);
+3. the checkout's build output, ``src/Scripting/bin/Release/net10.0/``, then ``.../Debug/net10.0/``
+   (hostfxr).
+
+For the hostfxr route, the runtime: ``$DOTNET_ROOT``, then the folder of ``dotnet`` on ``PATH``
+(symlinks resolved), then ``/usr/share/dotnet``, ``/usr/lib/dotnet``, ``~/.dotnet``; the newest
+``host/fxr/<version>/libhostfxr.so`` in it.
 """
 
 import ctypes
@@ -26,6 +36,8 @@ PENDING = -(2 ** 31)  # Exports.Pending: a *Wait call returned before its operat
 _TYPE_NAME = b"Uring.Scripting.Exports, Uring.Scripting"
 _UNMANAGEDCALLERSONLY_METHOD = c_void_p(-1)  # (const char_t*)-1: the method is [UnmanagedCallersOnly]
 _HDT_LOAD_ASSEMBLY_AND_GET_FUNCTION_POINTER = 5
+AOT_LIBRARY = "Uring.Scripting.so"  # the NativeAOT build of src/Scripting (PublishAot, NativeLib=Shared)
+LIBURING = "liburing-ffi.so.2"
 
 _P = POINTER
 # name -> (restype, argtypes) of the entry points that are not operations (src/Scripting/Exports*.cs);
@@ -104,21 +116,37 @@ def _repo_root():
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def find_assembly_dir():
-    """The folder holding Uring.Scripting.dll and its runtimeconfig.json."""
-    tried = []
+def _holds_assembly(d):
+    return os.path.isfile(os.path.join(d, "Uring.Scripting.dll")) and os.path.isfile(os.path.join(d, "Uring.Scripting.runtimeconfig.json"))
+
+
+def find_scripting():
+    """("aot", path of Uring.Scripting.so) or ("hostfxr", folder of Uring.Scripting.dll), in the
+    search order of this module's docstring."""
     env = os.environ.get("URING_SCRIPTING_DIR")
-    candidates = [env] if env else []
+    if env:
+        if os.path.isfile(os.path.join(env, AOT_LIBRARY)):
+            return "aot", os.path.join(env, AOT_LIBRARY)
+        if _holds_assembly(env):
+            return "hostfxr", env
+        raise HostingError(f"URING_SCRIPTING_DIR={env} holds neither {AOT_LIBRARY} nor Uring.Scripting.dll with its runtimeconfig.json")
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), AOT_LIBRARY)
+    tried = [bundled]
+    if os.path.isfile(bundled):
+        return "aot", bundled
     root = _repo_root()
-    candidates += [os.path.join(root, "src", "Scripting", "bin", c, "net10.0") for c in ("Release", "Debug")]
-    for d in candidates:
+    for d in (os.path.join(root, "src", "Scripting", "bin", c, "net10.0") for c in ("Release", "Debug")):
         tried.append(d)
-        if os.path.isfile(os.path.join(d, "Uring.Scripting.dll")) and os.path.isfile(os.path.join(d, "Uring.Scripting.runtimeconfig.json")):
-            return d
-        if env and d == env:
-            raise HostingError(f"URING_SCRIPTING_DIR={env} holds no Uring.Scripting.dll with its runtimeconfig.json")
-    raise HostingError("Uring.Scripting.dll not found (tried: " + ", ".join(tried) +
-                       "). Build it with `dotnet build src/Scripting -c Release`, or set URING_SCRIPTING_DIR.")
+        if _holds_assembly(d):
+            return "hostfxr", d
+    raise HostingError("Uring.Scripting not found (tried: " + ", ".join(tried) + "). Install the wheel, build the "
+                       "checkout with `dotnet build src/Scripting -c Release`, or set URING_SCRIPTING_DIR.")
+
+
+def find_assembly_dir():
+    """The folder holding Uring.Scripting (the .so of the NativeAOT route, or the dll and its runtimeconfig.json)."""
+    mode, where = find_scripting()
+    return os.path.dirname(where) if mode == "aot" else where
 
 
 def _version_key(name):
@@ -152,10 +180,66 @@ class Native:
 
     def __init__(self):
         started = time.perf_counter()
-        self.assembly_dir = find_assembly_dir()
+        #: "aot" (Uring.Scripting.so, no .NET runtime) or "hostfxr" (the runtime runs Uring.Scripting.dll)
+        self.mode, where = find_scripting()
+        #: the NativeAOT library's path (None on the hostfxr route)
+        self.library = where if self.mode == "aot" else None
+        #: the folder Uring.Scripting was found in (URING_SCRIPTING_DIR would name it)
+        self.assembly_dir = os.path.dirname(where) if self.mode == "aot" else where
+        self.dotnet_root = self.hostfxr_path = None
+        if self.mode == "aot":
+            resolve = self._load_aot(where)
+        else:
+            resolve = self._start_runtime(where)
+        runtime_ready = time.perf_counter()
+
+        from . import _operations
+        for name, (restype, argtypes) in signatures().items():
+            address = resolve(name)
+            setattr(self, name, ctypes.CFUNCTYPE(restype, *argtypes)(address))
+            if name in _NON_BLOCKING or name in _operations.SIGNATURES:
+                setattr(self, name + "_nb", ctypes.PYFUNCTYPE(restype, *argtypes)(address))
+        for name in fast_entry_points():
+            address = resolve(name)
+            if name == "ReapI":
+                setattr(self, "ReapI", ctypes.CFUNCTYPE(c_int)(address))
+                setattr(self, "ReapI_nb", ctypes.PYFUNCTYPE(c_int)(address))
+            else:
+                setattr(self, name, ctypes.PYFUNCTYPE(c_int)(address))
+                setattr(self, name + "_wait", ctypes.CFUNCTYPE(c_int)(address))
+        #: seconds spent loading the code (the NativeAOT library, or hostfxr and the runtime) and binding
+        #: the entry points (on the hostfxr route this loads the assemblies)
+        self.startup = {"runtime": runtime_ready - started, "bind": time.perf_counter() - runtime_ready}
+        if self.Version() != ABI_VERSION:
+            raise HostingError(f"Uring.Scripting ABI version {self.Version()}, this package expects {ABI_VERSION}; rebuild or republish src/Scripting")
+        self._msg = ctypes.create_string_buffer(1024)
+
+    def _load_aot(self, path):
+        """Loads the NativeAOT library; returns name -> address, by the entry point's C symbol."""
+        # The library loads liburing-ffi.so.2 by name at its first ring (unless URING_LIBURING_PATH
+        # names one): the copy beside it, loaded here by path, answers that name, whatever
+        # LD_LIBRARY_PATH or the system's loader path may hold.
+        liburing = os.path.join(os.path.dirname(path), LIBURING)
+        try:
+            self._liburing = ctypes.CDLL(liburing) if os.path.isfile(liburing) else None
+            self._library = ctypes.CDLL(path)
+        except OSError as e:
+            raise HostingError(f"could not load {path}: {e}") from e
+        symbols = entry_points()
+
+        def resolve(name):
+            try:
+                return ctypes.cast(self._library[symbols[name]], c_void_p).value
+            except AttributeError:
+                raise HostingError(f"{path} has no symbol {symbols[name]} (entry point {name}): publish src/Scripting again") from None
+        return resolve
+
+    def _start_runtime(self, assembly_dir):
+        """Starts the .NET runtime through hostfxr and loads the assembly; returns name -> address,
+        through the assembly's Export entry point."""
         self.dotnet_root, self.hostfxr_path = find_hostfxr()
-        assembly = os.path.join(self.assembly_dir, "Uring.Scripting.dll")
-        config = os.path.join(self.assembly_dir, "Uring.Scripting.runtimeconfig.json")
+        assembly = os.path.join(assembly_dir, "Uring.Scripting.dll")
+        config = os.path.join(assembly_dir, "Uring.Scripting.runtimeconfig.json")
 
         fxr = ctypes.CDLL(self.hostfxr_path)
         init = fxr.hostfxr_initialize_for_runtime_config
@@ -182,7 +266,6 @@ class Native:
         finally:
             close(handle)
         load = ctypes.CFUNCTYPE(c_int, c_char_p, c_char_p, c_char_p, c_void_p, c_void_p, POINTER(c_void_p))(load_ptr.value)
-        runtime_ready = time.perf_counter()
 
         # hostfxr resolves one entry point (loading the assembly); that one resolves the others.
         fn = c_void_p()
@@ -190,29 +273,13 @@ class Native:
         if rc != 0 or not fn.value:
             raise HostingError(f"load_assembly_and_get_function_pointer(Export) in {assembly} failed: 0x{rc & 0xFFFFFFFF:08x}")
         export = ctypes.CFUNCTYPE(c_int, c_char_p, POINTER(c_void_p))(fn.value)
-        from . import _operations
-        for name, (restype, argtypes) in signatures().items():
-            fn = c_void_p()
-            if export(name.encode(), ctypes.byref(fn)) != 0 or not fn.value:
+
+        def resolve(name):
+            address = c_void_p()
+            if export(name.encode(), ctypes.byref(address)) != 0 or not address.value:
                 raise HostingError(f"Uring.Scripting has no entry point {name}: rebuild src/Scripting")
-            setattr(self, name, ctypes.CFUNCTYPE(restype, *argtypes)(fn.value))
-            if name in _NON_BLOCKING or name in _operations.SIGNATURES:
-                setattr(self, name + "_nb", ctypes.PYFUNCTYPE(restype, *argtypes)(fn.value))
-        for name in fast_entry_points():
-            fn = c_void_p()
-            if export(name.encode(), ctypes.byref(fn)) != 0 or not fn.value:
-                raise HostingError(f"Uring.Scripting has no entry point {name}: rebuild src/Scripting")
-            if name == "ReapI":
-                setattr(self, "ReapI", ctypes.CFUNCTYPE(c_int)(fn.value))
-                setattr(self, "ReapI_nb", ctypes.PYFUNCTYPE(c_int)(fn.value))
-            else:
-                setattr(self, name, ctypes.PYFUNCTYPE(c_int)(fn.value))
-                setattr(self, name + "_wait", ctypes.CFUNCTYPE(c_int)(fn.value))
-        #: seconds spent starting the runtime (hostfxr) and binding the entry points (loads the assemblies)
-        self.startup = {"runtime": runtime_ready - started, "bind": time.perf_counter() - runtime_ready}
-        if self.Version() != ABI_VERSION:
-            raise HostingError(f"Uring.Scripting ABI version {self.Version()}, this package expects {ABI_VERSION}; rebuild src/Scripting")
-        self._msg = ctypes.create_string_buffer(1024)
+            return address.value
+        return resolve
 
     def last_error(self, opcode=None):
         """The exception for the calling thread's last error."""
@@ -273,7 +340,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def load():
-    """The process-wide Native (the runtime is loaded once, on first use)."""
+    """The process-wide Native (loaded once, on first use)."""
     global _native
     if _forked_from is not None:
         _refuse_in_child()

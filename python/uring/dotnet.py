@@ -115,6 +115,12 @@ def load():
                                        f"supports no older ABI); this is {sys.version.split()[0]}. The ctypes route, "
                                        "`import uring`, works here.")
                 native = _native.load()
+                if native.mode != "hostfxr":
+                    raise HostingError(
+                        "uring.dotnet needs the .NET runtime, but uring is using its NativeAOT library "
+                        f"({native.library}), which has none (the wheel carries only that one). Set "
+                        "URING_SCRIPTING_DIR to a build of src/Scripting (dotnet build src/Scripting -c Release) "
+                        "to use the C# API through Python.NET; `import uring` works as it is.")
                 if "clr" not in sys.modules:
                     _start_python_net(native)
                 import clr

@@ -6,8 +6,11 @@ namespace Uring.Bindings;
 /// <summary>
 /// Finds and loads <c>liburing-ffi.so.2</c> and resolves its exports for the generated
 /// <see cref="Liburing"/> function pointers.
-/// Search order: the path in <c>URING_LIBURING_PATH</c>, the application's directory
-/// (the build copies the pinned library there), then the system's loader path.
+/// Search order: the path in <c>URING_LIBURING_PATH</c>, the application's directory (the
+/// repository's build copies the pinned library there, and so does NuGet for an app restored for
+/// <c>linux-x64</c>), the native asset folders the host lists for the app (a portable app that
+/// uses the Uring.Bindings package has it in <c>runtimes/linux-x64/native/</c>), then the
+/// system's loader path.
 /// </summary>
 public static class LiburingLibrary
 {
@@ -55,7 +58,7 @@ public static class LiburingLibrary
             throw new DllNotFoundException($"{PathVariable}={explicitPath} could not be loaded (missing file, or not a shared library for this architecture).");
         }
 
-        foreach (var dir in CandidateDirectories())
+        foreach (var dir in CandidateDirectories().Select(System.IO.Path.TrimEndingDirectorySeparator).Distinct())
         {
             var candidate = System.IO.Path.Combine(dir, FileName);
             tried.Add(candidate);
@@ -68,10 +71,11 @@ public static class LiburingLibrary
         tried.Add($"{FileName} (system loader path)");
         throw new DllNotFoundException(
             $"{FileName} was not found. Tried: {string.Join(", ", tried)}. " +
-            $"Build a project that references Uring.Bindings (the build copies the pinned library), " +
+            $"Reference the Uring.Bindings package (it brings the library for linux-x64), " +
             $"install liburing >= 2.4, or set {PathVariable}.");
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "An empty Location (NativeAOT, single-file) is skipped.")]
     private static IEnumerable<string> CandidateDirectories()
     {
         yield return AppContext.BaseDirectory;
@@ -81,5 +85,10 @@ public static class LiburingLibrary
         var entry = Assembly.GetEntryAssembly()?.Location;
         if (!string.IsNullOrEmpty(entry))
             yield return System.IO.Path.GetDirectoryName(entry)!;
+        // NuGet's RID-specific native assets stay in runtimes/RID/native/ of a portable app; the host
+        // passes their folders (read from the app's deps.json) to the runtime under this name.
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string nativeDirectories)
+            foreach (var dir in nativeDirectories.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+                yield return dir;
     }
 }

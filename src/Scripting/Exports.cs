@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Uring.Scripting;
@@ -18,7 +19,8 @@ namespace Uring.Scripting;
 /// take a caller-chosen token and end as a <see cref="Completion"/> with that token, drained in
 /// batches with <see cref="Reap"/>. A ring must be used from the thread that created it.</para>
 /// <para>A host resolves <see cref="Export"/> through hostfxr and every other entry point
-/// through it, by name.</para>
+/// through it, by name. Published with NativeAOT (<c>Uring.Scripting.so</c>), every entry point is
+/// a C symbol, the <c>EntryPoint</c> of its attribute, and <see cref="Export"/> is not needed.</para>
 /// </remarks>
 public static unsafe partial class Exports
 {
@@ -42,12 +44,17 @@ public static unsafe partial class Exports
     /// called <paramref name="name"/> (a public [UnmanagedCallersOnly] method of this class). Binding through it
     /// costs microseconds per function, against about a millisecond through hostfxr's
     /// load_assembly_and_get_function_pointer, which a host then needs for this one function only.
+    /// It resolves by reflection, so it works only where the runtime runs the assembly (hostfxr): in the
+    /// NativeAOT library it fails with an InvalidOperation error, and the compiler keeps no reflection data for it.
     /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "uring_export")]
     public static int Export(byte* name, void** function)
     {
         try
         {
+            // A constant false under NativeAOT: the compiler drops the reflection below.
+            if (!RuntimeFeature.IsDynamicCodeSupported)
+                throw new InvalidOperationException("uring_export needs the .NET runtime; in the NativeAOT library, bind the uring_* symbols directly.");
             var text = Marshal.PtrToStringUTF8((nint)name) ?? throw new ArgumentNullException(nameof(name));
             var method = typeof(Exports).GetMethod(text, BindingFlags.Public | BindingFlags.Static);
             if (method is null || method.GetCustomAttribute<UnmanagedCallersOnlyAttribute>() is null)

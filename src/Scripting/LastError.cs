@@ -17,6 +17,10 @@ internal static unsafe class LastError
     /// <summary>Records <paramref name="error"/> as the thread's last error and returns the negative errno to hand back.</summary>
     internal static int Set(Exception error)
     {
+        // A failed static constructor (liburing-ffi.so.2 not found, for one) says only "a type
+        // initializer threw"; the caller needs the cause.
+        while (error is TypeInitializationException { InnerException: { } inner })
+            error = inner;
         var (kind, errno) = Classify(error);
         t_kind = kind;
         t_errno = errno;

@@ -105,7 +105,17 @@ public sealed class ServeReliabilityTests
     {
         await using var server = await ServeHarness.StartAsync("echo", "--send-timeout", "1");
         using var hog = await server.ConnectAsync();
-        await SendUntilStalledAsync(hog, new byte[64 * 1024]);
+        try
+        {
+            await SendUntilStalledAsync(hog, new byte[64 * 1024]);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted)
+        {
+            // The server's send stalled for its 1 s before this side's 1 s without progress ran
+            // out (a loaded machine): it has already closed the connection, which is the point.
+            Assert.Equal(0, await server.StopAsync());
+            return;
+        }
         // The server's echo send now makes no progress; after 1 s it closes the connection, which
         // resets it (unread data): the hog's next send fails.
         var waited = Stopwatch.StartNew();

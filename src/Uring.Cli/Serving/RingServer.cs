@@ -63,7 +63,10 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         {
             _listener = NetSocket.OpenTcpListener(Settings.EndPoint, Settings.Backlog);
             Buffers = Ring.CreateBufferRing(Settings.BufferCount, Settings.BufferSize);
-            await Ring.Nop(); // from here on this method, and everything it starts, runs on the loop thread
+            // From here on this method, and everything it starts, runs on the loop thread: its state
+            // is unsynchronised, and nothing may need a thread-pool thread (a new one takes a
+            // descriptor, and the server must keep working without any).
+            await Ring.SwitchToOwnerThread();
             ready(NetSocket.GetLocalEndPoint(_listener));
             _ = WatchdogAsync(stop);
             await AcceptLoopAsync();

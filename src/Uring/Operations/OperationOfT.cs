@@ -270,17 +270,20 @@ internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IT
             Refuse(continuation, state, _executionContext);
             return;
         }
-        // Completed in the meantime. Run it on the thread pool rather than here, which could
-        // dive deep into the stack of whoever is registering. The completing thread publishes
-        // _completed right after its exchange; the continuation will read it.
+        // Completed in the meantime. Run it where a continuation registered in time would have
+        // run (the loop thread of a dedicated ring), not here, which could dive deep into the
+        // stack of whoever is registering. The completing thread publishes _completed right
+        // after its exchange; the continuation will read it.
         var spinner = new SpinWait();
         while (Volatile.Read(ref _completed) == 0)
             spinner.SpinOnce();
         _continuation = continuation;
         if (_schedulingContext is not null)
             Dispatch();
-        else
+        else if (_asyncContinuations)
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        else
+            Ring.RunOnLoopThread(this);
     }
 
     /// <summary>

@@ -27,6 +27,49 @@ public sealed partial class Ring
         return call.WaitResult();
     }
 
+    /// <summary>
+    /// Runs a continuation on the loop thread of a <see cref="RingThreading.DedicatedThread"/> ring
+    /// (through a NOP; see <see cref="LoopHop"/>), or on the thread pool for a ring without one,
+    /// on the owner's own stack (no deeper recursion there), or one that is shutting down.
+    /// </summary>
+    internal void RunOnLoopThread(IThreadPoolWorkItem work)
+    {
+        if (_options.Threading == RingThreading.CallerThread || IsOnOwnerStack || IsDisposed)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: true);
+            return;
+        }
+        Submit(new LoopHop(this, work));
+    }
+
+    /// <summary>
+    /// Moves the awaiting code onto the thread that owns the ring: <c>await ring.SwitchToOwnerThread()</c>
+    /// continues on the loop thread of a <see cref="RingThreading.DedicatedThread"/> ring (or, for a
+    /// <see cref="RingThreading.CallerThread"/> ring, during its owner's next turn), where operations
+    /// go straight into the submission queue and continuations of operations started there run
+    /// inline. On the owner thread already, it continues at once.
+    /// </summary>
+    /// <remarks>
+    /// Awaiting an operation's future is not a reliable way to get there: if the operation
+    /// completes before the <c>await</c> looks at it, the code simply continues on the calling thread.
+    /// A server that keeps its state unsynchronised, or that must keep working when the process is
+    /// out of file descriptors (a new thread-pool thread needs one), should switch first.
+    /// </remarks>
+    /// <exception cref="RingDisposedException">(from the <c>await</c>) The ring was disposed before the switch
+    /// happened: the code then continues on a thread-pool thread, not the owner thread.</exception>
+    public OwnerThreadAwaitable SwitchToOwnerThread() => new(this);
+
+    /// <summary>Queues <paramref name="work"/> to run on the owner thread (or the thread pool, if the ring is gone first).</summary>
+    internal void PostToOwnerThread(IThreadPoolWorkItem work)
+    {
+        if (IsDisposed)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: false);
+            return;
+        }
+        Submit(new LoopHop(this, work));
+    }
+
     /// <summary>Zero-copy sends whose first CQE (the send's result, with IORING_CQE_F_MORE) arrived.</summary>
     public long ZeroCopySendCompletions => Interlocked.Read(ref _zeroCopySendCqes);
 
