@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace Uring.AspNetCore;
 
 /// <summary>The transport's rings, each with its loop thread and, optionally, its provided buffer ring.</summary>
@@ -5,11 +7,13 @@ internal sealed class RingGroup : IDisposable
 {
     private readonly Ring[] _rings;
     private readonly BufferRing?[] _buffers;
+    private readonly RingSendScheduler[] _sendSchedulers;
 
     public RingGroup(UringTransportOptions options)
     {
         _rings = new Ring[options.RingCount];
         _buffers = new BufferRing?[options.RingCount];
+        _sendSchedulers = new RingSendScheduler[options.RingCount];
         try
         {
             for (var i = 0; i < _rings.Length; i++)
@@ -20,6 +24,7 @@ internal sealed class RingGroup : IDisposable
                     CompletionQueueEntries = Math.Max(8192, options.RingEntries * 2),
                     ThreadName = $"io_uring kestrel {i}",
                 });
+                _sendSchedulers[i] = new RingSendScheduler(_rings[i]);
                 if (options.UseProvidedBuffers)
                     _buffers[i] = _rings[i].CreateBufferRing(options.ProvidedBufferCount, options.ProvidedBufferSize);
             }
@@ -36,6 +41,8 @@ internal sealed class RingGroup : IDisposable
     public Ring this[int index] => _rings[index];
 
     public BufferRing? BuffersOf(int index) => _buffers[index];
+
+    public PipeScheduler SendSchedulerOf(int index) => _sendSchedulers[index];
 
     /// <summary>Disposes every ring (cancelling what is still in flight), then their buffer rings.</summary>
     public void Dispose()

@@ -43,7 +43,7 @@ internal sealed class UringConnection : ConnectionContext,
     }
 
     /// <summary>Wraps an accepted socket; on failure the socket is closed.</summary>
-    public static UringConnection Create(int fd, Ring ring, BufferRing? receiveBuffers, UringTransportOptions options)
+    public static UringConnection Create(int fd, Ring ring, BufferRing? receiveBuffers, PipeScheduler sendScheduler, UringTransportOptions options)
     {
         IPEndPoint? local = null, remote = null;
         try
@@ -60,7 +60,7 @@ internal sealed class UringConnection : ConnectionContext,
         SocketPipe pipe;
         try
         {
-            pipe = new SocketPipe(ring, fd, PipeOptionsFor(options, receiveBuffers));
+            pipe = new SocketPipe(ring, fd, PipeOptionsFor(options, receiveBuffers, sendScheduler));
         }
         catch
         {
@@ -122,7 +122,7 @@ internal sealed class UringConnection : ConnectionContext,
         _closed.Cancel();
     }
 
-    private static SocketPipeOptions PipeOptionsFor(UringTransportOptions options, BufferRing? receiveBuffers)
+    private static SocketPipeOptions PipeOptionsFor(UringTransportOptions options, BufferRing? receiveBuffers, PipeScheduler sendScheduler)
     {
         var onRing = options.ApplicationScheduling == UringApplicationScheduling.RingThread;
         var application = onRing ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
@@ -137,11 +137,11 @@ internal sealed class UringConnection : ConnectionContext,
                 resumeWriterThreshold: options.MaxReadBufferSize / 2 ?? 0,
                 minimumSegmentSize: PinnedBlockPool.DefaultBlockSize,
                 useSynchronizationContext: false),
-            // Responses: written by Kestrel, read by the send loop inline in Kestrel's FlushAsync
-            // (on the ring thread, the send goes straight into the submission queue).
+            // Responses: written by Kestrel, read by the send loop once per loop turn (RingSendScheduler),
+            // which puts the send straight into the submission queue.
             OutputOptions = new PipeOptions(
                 pool: PinnedBlockPool.Default,
-                readerScheduler: PipeScheduler.Inline,
+                readerScheduler: sendScheduler,
                 writerScheduler: application,
                 pauseWriterThreshold: options.MaxWriteBufferSize ?? 0,
                 resumeWriterThreshold: options.MaxWriteBufferSize / 2 ?? 0,

@@ -52,7 +52,7 @@ internal sealed class UringConnectionListener : IConnectionListener
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             if (reader.TryRead(out var accepted))
-                return UringConnection.Create(accepted.Fd, _rings[accepted.Ring], _rings.BuffersOf(accepted.Ring), _options);
+                return UringConnection.Create(accepted.Fd, _rings[accepted.Ring], _rings.BuffersOf(accepted.Ring), _rings.SendSchedulerOf(accepted.Ring), _options);
         }
         return null; // unbound
     }
