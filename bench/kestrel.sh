@@ -89,46 +89,52 @@ done
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, in clock ticks
 hz=$(getconf CLK_TCK)
 
-measure() { # pid port scenario -> "requests/s  server-CPU-µs/request"
-    local out before after
-    before=$(ticks "$1")
+# Time the server's threads spent runnable but waiting for a CPU (ns, summed over its threads):
+# on a shared machine, what decides a server's req/s as much as its own cost per request.
+runq_wait() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $2 } END { printf "%.0f\n", n }'; }
+
+measure() { # pid port scenario -> "requests/s  server-CPU-µs/request  run-queue-wait-%"
+    local out before after wait_before wait_after
+    before=$(ticks "$1"); wait_before=$(runq_wait "$1")
     out=$(run_wrk "$2" "$3" "${seconds}s")
-    after=$(ticks "$1")
+    after=$(ticks "$1"); wait_after=$(runq_wait "$1")
     if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then echo "$out" >&2; fi
-    awk -v t=$((after - before)) -v hz="$hz" '
+    awk -v t=$((after - before)) -v hz="$hz" -v w=$((wait_after - wait_before)) -v s="$seconds" '
         / requests in / { n = $1 }
         /^Requests\/sec:/ { rps = $2 }
-        END { if (n == 0) exit 1; printf "%.0f %.2f\n", rps, t / hz * 1e6 / n }' <<<"$out"
+        END { if (n == 0) exit 1; printf "%.0f %.2f %.0f\n", rps, t / hz * 1e6 / n, w / 1e9 / s * 100 }' <<<"$out"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-table="| scenario | req/s: ${names[0]} / ${names[1]} / ${names[2]} / ${names[3]} | req/s vs Sockets: ring / direct / thread pool | server CPU µs per request: Sockets / ring / direct / thread pool | CPU per request vs Sockets: ring / direct / thread pool |
-|---|---:|---:|---:|---:|"
+table="| scenario | req/s: ${names[0]} / ${names[1]} / ${names[2]} / ${names[3]} | req/s vs Sockets: ring / direct / thread pool | server CPU µs per request: Sockets / ring / direct / thread pool | CPU per request vs Sockets: ring / direct / thread pool | server threads waiting for a CPU, % of the run: Sockets / ring / direct / thread pool |
+|---|---:|---:|---:|---:|---:|"
 for scenario in plaintext pipelined json; do
-    declare -a rps=() cpu=()
-    for k in "${servers[@]}"; do rps[k]="" cpu[k]=""; done
+    declare -a rps=() cpu=() waits=()
+    for k in "${servers[@]}"; do rps[k]="" cpu[k]="" waits[k]=""; done
     for _ in $(seq 1 "$rounds"); do
         for k in "${servers[@]}"; do
-            read -r r u < <(measure "${pids[k]}" "${ports[k]}" "$scenario")
-            rps[k]+="$r " cpu[k]+="$u "
+            read -r r u q < <(measure "${pids[k]}" "${ports[k]}" "$scenario")
+            rps[k]+="$r " cpu[k]+="$u " waits[k]+="$q "
         done
     done
     for k in "${servers[@]}"; do
         rps[k]=$(tr ' ' '\n' <<<"${rps[k]}" | grep . | median)
         cpu[k]=$(tr ' ' '\n' <<<"${cpu[k]}" | grep . | median)
+        waits[k]=$(tr ' ' '\n' <<<"${waits[k]}" | grep . | median)
     done
     label=$scenario
     [ "$scenario" = pipelined ] && label="plaintext, pipelined ×16"
     row=$(awk -v l="$label" -v s="${rps[0]}" -v r="${rps[1]}" -v d="${rps[2]}" -v p="${rps[3]}" \
               -v cs="${cpu[0]}" -v cr="${cpu[1]}" -v cd="${cpu[2]}" -v cp="${cpu[3]}" \
-        'BEGIN { printf "| %s | %.0f / %.0f / %.0f / %.0f | %.2f× / %.2f× / %.2f× | %.2f / %.2f / %.2f / %.2f | %.2f× / %.2f× / %.2f× |",
-                 l, s, r, d, p, r / s, d / s, p / s, cs, cr, cd, cp, cr / cs, cd / cs, cp / cs }')
+              -v ws="${waits[0]}" -v wr="${waits[1]}" -v wd="${waits[2]}" -v wp="${waits[3]}" \
+        'BEGIN { printf "| %s | %.0f / %.0f / %.0f / %.0f | %.2f× / %.2f× / %.2f× | %.2f / %.2f / %.2f / %.2f | %.2f× / %.2f× / %.2f× | %.0f / %.0f / %.0f / %.0f |",
+                 l, s, r, d, p, r / s, d / s, p / s, cs, cr, cd, cp, cr / cs, cd / cs, cp / cs, ws, wr, wd, wp }')
     table+=$'\n'"$row"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-header="Kestrel, $(date -u +%Y-%m-%dT%H:%MZ), kernel $(uname -r), $(nproc) CPUs; servers on CPU $server_cpu, wrk (1 thread, $connections connections) on CPU $load_cpu; $server_env; median of $rounds rounds of ${seconds}s per point, rounds interleaved across the servers; load average $load_before at the start, $load_after at the end. Server CPU = user + system time of the server process per response (/proc/PID/stat)."
+header="Kestrel, $(date -u +%Y-%m-%dT%H:%MZ), kernel $(uname -r), $(nproc) CPUs; servers on CPU $server_cpu, wrk (1 thread, $connections connections) on CPU $load_cpu; $server_env; median of $rounds rounds of ${seconds}s per point, rounds interleaved across the servers; load average $load_before at the start, $load_after at the end. Server CPU = user + system time of the server process per response (/proc/PID/stat); waiting for a CPU = run-queue time of the server's threads (/proc/PID/task/*/schedstat) over the run's wall time."
 mkdir -p bench/results
 printf '%s\n\n%s\n' "$header" "$table" | tee bench/results/kestrel.md
