@@ -8,8 +8,9 @@ namespace Uring.AspNetCore;
 /// and submit a send of that one response. Scheduled here from the ring's thread, the send loops
 /// run together after the current batch of completions has been handled (one IORING_OP_NOP hops
 /// back to the loop), so the responses to pipelined requests, or to several reads handled in the
-/// same turn, leave in one send per connection. From any other thread (the application on the
-/// thread pool) the send loop runs inline, as it would without this scheduler.
+/// same turn, leave in one send per connection. Flushes from other threads (the application on the
+/// thread pool) are gathered the same way: the first one wakes the loop, the sends are prepared
+/// there.
 /// </summary>
 internal sealed class RingSendScheduler : PipeScheduler
 {
@@ -28,11 +29,6 @@ internal sealed class RingSendScheduler : PipeScheduler
 
     public override void Schedule(Action<object?> action, object? state)
     {
-        if (!_ring.IsOwnerThread)
-        {
-            action(state);
-            return;
-        }
         bool post;
         lock (_gate)
         {
