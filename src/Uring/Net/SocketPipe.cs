@@ -109,6 +109,13 @@ public sealed class SocketPipe : IDuplexPipe, IAsyncDisposable
     public Task Completion => _completion;
 
     /// <summary>
+    /// Completes when receiving has ended — the peer's FIN, a receive error, <c>Input.Complete()</c>,
+    /// <see cref="Abort"/> or <see cref="DisposeAsync"/> — and <see cref="Input"/>'s writer is completed,
+    /// even while the application has not read what is left. Never faults.
+    /// </summary>
+    public Task ReceiveCompletion => _receiving;
+
+    /// <summary>
     /// Resets the connection: both directions stop at once (their pending operations are cancelled
     /// in the kernel); <see cref="Input"/>'s reader and <see cref="Output"/>'s writer see
     /// <paramref name="reason"/> (an <see cref="IOException"/> when null); an owned socket is closed
