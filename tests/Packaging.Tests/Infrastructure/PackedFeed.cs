@@ -18,7 +18,7 @@ public sealed class PackagesCollection : ICollectionFixture<PackedFeed>
 /// </summary>
 public sealed class PackedFeed : IDisposable
 {
-    public static readonly string[] PackageIds = ["Uring.Bindings", "Uring.Core", "Uring.Cli", "Uring.Generator"];
+    public static readonly string[] PackageIds = ["Uring.Bindings", "Uring.Core", "Uring.AspNetCore", "Uring.Cli", "Uring.Generator"];
 
     public PackedFeed()
     {
