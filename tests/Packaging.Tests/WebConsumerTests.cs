@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http;
 using Uring.Packaging.Tests.Infrastructure;
 
@@ -12,18 +11,11 @@ namespace Uring.Packaging.Tests;
 [Collection(PackagesCollection.Name)]
 public sealed class WebConsumerTests(PackedFeed packed, ITestOutputHelper output)
 {
-    private const string TemplateFeed = "../../artifacts/packages";
-
     [Fact]
     public async Task An_app_using_the_Uring_AspNetCore_package_serves_http_over_the_ring()
     {
-        var folder = packed.NewFolder("web-consumer");
-        foreach (var file in new[] { "WebApp.csproj", "Program.cs", "Directory.Build.props", "nuget.config" })
-            File.Copy(Path.Combine(Repo.Root, "packaging", "web-consumer", file), Path.Combine(folder, file));
-        var config = Path.Combine(folder, "nuget.config");
-        var text = File.ReadAllText(config);
-        Assert.Equal(2, text.Split($"value=\"{TemplateFeed}\"").Length);
-        File.WriteAllText(config, text.Replace($"value=\"{TemplateFeed}\"", $"value=\"{packed.Feed}\""));
+        var folder = ConsumerProject.CopyTemplate(packed, Repo.WebConsumerTemplate,
+            ["WebApp.csproj", "Program.cs"], packed.Feed, "web-consumer");
 
         packed.ForgetCachedUringPackages();
         var build = Processes.Run("dotnet", ["build", "-c", "Release", "-nologo", "-v", "q", "-clp:ErrorsOnly",
@@ -31,24 +23,8 @@ public sealed class WebConsumerTests(PackedFeed packed, ITestOutputHelper output
             folder, TimeSpan.FromMinutes(10), packed.Environment).EnsureSuccess();
         Assert.True(Directory.Exists(Path.Combine(packed.PackagesFolder, "uring.aspnetcore")), "Uring.AspNetCore was not restored from the feed");
 
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = folder,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(folder, "bin", "Release", "net10.0", "WebApp.dll"));
-        psi.ArgumentList.Add("http://127.0.0.1:0");
-        foreach (var (name, value) in packed.Environment)
-        {
-            if (value is null)
-                psi.Environment.Remove(name);
-            else
-                psi.Environment[name] = value;
-        }
-        using var server = Process.Start(psi)!;
+        using var server = Processes.Start("dotnet",
+            [Path.Combine(folder, "bin", "Release", "net10.0", "WebApp.dll"), "http://127.0.0.1:0"], folder, packed.Environment);
         var stderr = server.StandardError.ReadToEndAsync();
         try
         {

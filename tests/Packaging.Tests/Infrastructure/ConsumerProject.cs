@@ -15,14 +15,23 @@ public sealed partial class ConsumerProject
     public ConsumerProject(PackedFeed packed, string feed, string name)
     {
         _packed = packed;
-        Directory = packed.NewFolder(name);
-        foreach (var file in new[] { "ReadFile.csproj", "Program.cs", "Directory.Build.props", "nuget.config" })
-            File.Copy(Path.Combine(Repo.ConsumerTemplate, file), Path.Combine(Directory, file));
-        var config = Path.Combine(Directory, "nuget.config");
+        Directory = CopyTemplate(packed, Repo.ConsumerTemplate, ["ReadFile.csproj", "Program.cs"], feed, name);
+    }
+
+    /// <summary>Copies a consumer template (its <paramref name="files"/>, Directory.Build.props and
+    /// nuget.config) from the repository into a new folder under the work root, its nuget.config
+    /// pointed at <paramref name="feed"/>; returns the folder.</summary>
+    public static string CopyTemplate(PackedFeed packed, string template, string[] files, string feed, string name)
+    {
+        var directory = packed.NewFolder(name);
+        foreach (var file in files.Concat(["Directory.Build.props", "nuget.config"]))
+            File.Copy(Path.Combine(template, file), Path.Combine(directory, file));
+        var config = Path.Combine(directory, "nuget.config");
         var text = File.ReadAllText(config);
         if (text.Split($"value=\"{TemplateFeed}\"").Length != 2)
-            throw new InvalidOperationException($"packaging/consumer/nuget.config no longer names the feed as value=\"{TemplateFeed}\"");
+            throw new InvalidOperationException($"{config} no longer names the feed as value=\"{TemplateFeed}\"");
         File.WriteAllText(config, text.Replace($"value=\"{TemplateFeed}\"", $"value=\"{feed}\""));
+        return directory;
     }
 
     public string Directory { get; }

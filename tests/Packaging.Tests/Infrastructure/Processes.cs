@@ -16,6 +16,34 @@ public static class Processes
     public static ProcessResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan timeout,
         IReadOnlyDictionary<string, string?>? environment = null)
     {
+        var psi = StartInfo(file, args, workingDirectory, environment);
+        var commandLine = $"(in {workingDirectory}) {file} {string.Join(' ', psi.ArgumentList)}";
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{commandLine} did not finish within {timeout}");
+        }
+        process.WaitForExit();
+        return new ProcessResult(commandLine, process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+    }
+
+    /// <summary>Starts a program that keeps running (a server), with standard input, output and
+    /// error redirected; the caller stops it. <paramref name="environment"/> as for <see cref="Run"/>.</summary>
+    public static Process Start(string file, IEnumerable<string> args, string workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var psi = StartInfo(file, args, workingDirectory, environment);
+        psi.RedirectStandardInput = true;
+        return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+
+    private static ProcessStartInfo StartInfo(string file, IEnumerable<string> args, string workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment)
+    {
         var psi = new ProcessStartInfo(file)
         {
             WorkingDirectory = workingDirectory,
@@ -32,17 +60,6 @@ public static class Processes
             else
                 psi.Environment[name] = value;
         }
-        var commandLine = $"(in {workingDirectory}) {file} {string.Join(' ', psi.ArgumentList)}";
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{commandLine} did not finish within {timeout}");
-        }
-        process.WaitForExit();
-        return new ProcessResult(commandLine, process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+        return psi;
     }
 }

@@ -15,6 +15,8 @@ public static class Repo
     /// <summary>The consumer program that stands for a user's project (copied out of the repository).</summary>
     public static string ConsumerTemplate => Path.Combine(Root, "packaging", "consumer");
 
+    public static string WebConsumerTemplate => Path.Combine(Root, "packaging", "web-consumer");
+
     public static string GeneratedBindings => Path.Combine(Root, "src", "Bindings", "Generated");
 
     public static string PythonErrnoModule => Path.Combine(Root, "python", "uring", "_errno.py");
