@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Uring.Bindings;
 
 namespace Uring.Cli.Serving;
 
@@ -31,7 +32,7 @@ namespace Uring.Cli.Serving;
 /// </remarks>
 internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
 {
-    private const int ENOMEM = 12, ENFILE = 23, EMFILE = 24, ENOBUFS = 105;
+    private const int ENOMEM = LinuxErrno.ENOMEM, ENFILE = LinuxErrno.ENFILE, EMFILE = LinuxErrno.EMFILE, ENOBUFS = LinuxErrno.ENOBUFS;
     private static readonly TimeSpan WatchdogTick = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(10);
     private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromMilliseconds(250);

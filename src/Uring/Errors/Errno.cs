@@ -16,6 +16,10 @@ internal static class Errno
     public const int ETIME = LinuxErrno.ETIME;
     public const int EALREADY = LinuxErrno.EALREADY;
     public const int ECANCELED = LinuxErrno.ECANCELED;
+    public const int EPERM = LinuxErrno.EPERM;
+    public const int ENOMEM = LinuxErrno.ENOMEM;
+    public const int EMFILE = LinuxErrno.EMFILE;
+    public const int ENFILE = LinuxErrno.ENFILE;
 
     public static string Name(int errno) => LinuxErrno.NameOf(errno) ?? $"errno {errno}";
 

@@ -16,8 +16,6 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
-    public const int EMFILE = 24, ENFILE = 23;
-
     /// <summary>EMFILE or ENFILE when the process cannot open one more descriptor right now; otherwise null.</summary>
     public static int? DescriptorsExhausted()
     {
@@ -28,7 +26,7 @@ internal static unsafe partial class LibC
             return null;
         }
         var errno = Marshal.GetLastPInvokeError();
-        return errno is EMFILE or ENFILE ? errno : null;
+        return errno is Errno.EMFILE or Errno.ENFILE ? errno : null;
     }
 
     public const int RLIMIT_MEMLOCK = 8;
@@ -48,7 +46,7 @@ internal static unsafe partial class LibC
 
     /// <summary>For an ENOMEM from a call that pins memory: " with RLIMIT_MEMLOCK at N KiB (ulimit -l)"; otherwise empty.</summary>
     public static string MemlockNote(int errno) =>
-        errno == 12 && MemlockLimit() is { } limit ? $" with RLIMIT_MEMLOCK at {limit} (ulimit -l; registered memory is locked memory)" : "";
+        errno == Errno.ENOMEM && MemlockLimit() is { } limit ? $" with RLIMIT_MEMLOCK at {limit} (ulimit -l; registered memory is locked memory)" : "";
 
     // pthread_attr_t is 56 bytes on x86_64 and aarch64 glibc; callers pass a larger buffer.
     public const int PthreadAttrBufferSize = 128;

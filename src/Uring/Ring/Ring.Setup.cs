@@ -9,8 +9,6 @@ public sealed unsafe partial class Ring
 {
     // struct io_uring rounded up to whole cache lines: liburing reads it on every SQE, and a
     // neighbouring malloc chunk written by another thread would otherwise share its last line.
-    private const int EPERM = 1, ENOMEM = 12, EMFILE = 24;
-
     private static readonly nuint RingAllocationSize = (nuint)((sizeof(io_uring) + 63) / 64 * 64 + 64);
 
     private void Initialize()
@@ -82,11 +80,11 @@ public sealed unsafe partial class Ring
     private UringIOException SetupFailed(int errno, uint flags)
     {
         var call = $"io_uring_queue_init_params(entries={_options.Entries}, flags=0x{flags:x})";
-        if (errno == ENOMEM)
+        if (errno == Errno.ENOMEM)
             call += LibC.MemlockNote(errno);
-        else if (errno == EMFILE)
+        else if (errno == Errno.EMFILE)
             call += " — the process is out of file descriptors (ulimit -n)";
-        else if (errno == EPERM)
+        else if (errno == Errno.EPERM)
             call += " — io_uring is disabled for this process (sysctl kernel.io_uring_disabled, or a seccomp filter)";
         return new UringIOException(errno, call);
     }
