@@ -24,16 +24,7 @@ load_cpu=${LOAD_CPU:-1}
 base_port=${ECHO_PORT:-9400}
 baseline_dll=${ECHO_BASELINE_DLL:-}
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/servers.sh # work, pids, cleanup, wait_for_port, ticks, hz, median
 
 sysroot=$(liburing-headers/fetch.sh | tail -n 1)
 examples="$sysroot/usr/share/doc/liburing-dev/examples"
@@ -43,18 +34,6 @@ gcc -O2 -D_GNU_SOURCE -I bench/native -isystem "$sysroot/usr/include" \
     -o "$work/echo_server_c"
 dotnet build src/Uring.Cli/Uring.Cli.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
 uring_dll=src/Uring.Cli/bin/Release/net10.0/uring.dll
-
-wait_for_port() {
-    local port=$1
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "server on port $port did not start" >&2
-    return 1
-}
 
 names=("C example (liburing echo-server.c)" "façade (uring serve echo)" ".NET Socket (uring serve echo --engine socket)")
 ports=($((base_port)) $((base_port + 1)) $((base_port + 2)))
@@ -86,8 +65,6 @@ for port in "${ports[@]}"; do
     done
 done
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, in clock ticks
-hz=$(getconf CLK_TCK)
 
 measure() { # pid port conns msg -> "requests/s  server-CPU-µs/request"
     local out before after
@@ -103,7 +80,6 @@ measure() { # pid port conns msg -> "requests/s  server-CPU-µs/request"
               printf "%.0f %.2f\n", rps, t / hz * 1e6 / (rps * (v["seconds"] + w)) }' <<<"$out"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'; }
 
 if [[ -n $baseline_dll ]]; then
     table="| message | connections | ${names[0]} req/s | ${names[1]} req/s | ${names[2]} req/s | baseline façade req/s | façade / C | baseline / C | façade / Socket | server CPU µs per request: C / façade / Socket / baseline |

@@ -31,16 +31,7 @@ server_env=${KESTREL_SERVER_ENV-DOTNET_TieredCompilation=0}
 
 command -v wrk >/dev/null || { echo "error: wrk is required (Debian package wrk)" >&2; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/servers.sh # work, pids, cleanup, wait_for_port, ticks, hz, median
 
 dotnet build bench/Uring.Kestrel.Bench/Uring.Kestrel.Bench.csproj -c Release -nologo -v q -clp:ErrorsOnly >&2
 app=bench/Uring.Kestrel.Bench/bin/Release/net10.0/Uring.Kestrel.Bench.dll
@@ -51,14 +42,6 @@ names=("Sockets" "ring" "ring, direct" "ring, thread pool")
 servers=(0 1 2 3)
 ports=($((base_port)) $((base_port + 1)) $((base_port + 2)) $((base_port + 3)))
 
-wait_for_port() {
-    for _ in $(seq 1 150); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "server on port $1 did not start" >&2
-    return 1
-}
 
 # `exec` in a subshell, so that $! is the server itself.
 for k in "${servers[@]}"; do
@@ -66,7 +49,7 @@ for k in "${servers[@]}"; do
     (exec env $server_env taskset -c "$server_cpu" dotnet "$app" --transport "${transports[k]}" --port "${ports[k]}" >"$work/${transports[k]}.log" 2>&1) &
     pids+=($!)
 done
-for port in "${ports[@]}"; do wait_for_port "$port"; done
+for port in "${ports[@]}"; do wait_for_port "$port" 150; done
 
 scenario_args() { # scenario port -> wrk arguments
     case "$1" in
@@ -86,8 +69,6 @@ for k in "${servers[@]}"; do
     for scenario in plaintext pipelined json; do run_wrk "${ports[k]}" "$scenario" 2s >/dev/null; done
 done
 
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system time of a process, in clock ticks
-hz=$(getconf CLK_TCK)
 
 # Time the server's threads spent runnable but waiting for a CPU (ns, summed over its threads):
 # on a shared machine, what decides a server's req/s as much as its own cost per request.
@@ -105,7 +86,6 @@ measure() { # pid port scenario -> "requests/s  server-CPU-µs/request  run-queu
         END { if (n == 0) exit 1; printf "%.0f %.2f %.0f\n", rps, t / hz * 1e6 / n, w / 1e9 / s * 100 }' <<<"$out"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 table="| scenario | req/s: ${names[0]} / ${names[1]} / ${names[2]} / ${names[3]} | req/s vs Sockets: ring / direct / thread pool | server CPU µs per request: Sockets / ring / direct / thread pool | CPU per request vs Sockets: ring / direct / thread pool | server threads waiting for a CPU, % of the run: Sockets / ring / direct / thread pool |
