@@ -29,6 +29,15 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 
+    public const int RLIMIT_NOFILE = 7;
+
+    /// <summary>struct rlimit { rlim_t cur, max; } as two ulongs.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int getrlimit(int resource, ulong* limits);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setrlimit(int resource, ulong* limits);
+
     public static void WriteByte(int fd, byte value)
     {
         if (write(fd, &value, 1) != 1)

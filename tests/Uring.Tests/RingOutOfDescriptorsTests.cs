@@ -8,16 +8,8 @@ namespace Uring.Tests;
 /// for the length of one constructor call, so it runs alone (the serial collection).
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed unsafe partial class RingOutOfDescriptorsTests
+public sealed unsafe class RingOutOfDescriptorsTests
 {
-    private const int RLIMIT_NOFILE = 7;
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int getrlimit(int resource, ulong* limits);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int setrlimit(int resource, ulong* limits);
-
     [Theory]
     [InlineData(RingThreading.DedicatedThread)]
     [InlineData(RingThreading.CallerThread)]
@@ -55,11 +47,11 @@ public sealed unsafe partial class RingOutOfDescriptorsTests
     private static Exception? WithNoDescriptorLeft(Func<Exception?> action)
     {
         var saved = stackalloc ulong[2];
-        Assert.Equal(0, getrlimit(RLIMIT_NOFILE, saved));
+        Assert.Equal(0, Native.getrlimit(Native.RLIMIT_NOFILE, saved));
         var highest = Directory.GetFiles("/proc/self/fd").Select(p => int.Parse(Path.GetFileName(p))).Max();
         var filler = new List<int>();
         var lowered = stackalloc ulong[2] { (ulong)highest + 1, saved[1] };
-        Assert.Equal(0, setrlimit(RLIMIT_NOFILE, lowered));
+        Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, lowered));
         try
         {
             while (filler.Count < 100_000)
@@ -78,7 +70,7 @@ public sealed unsafe partial class RingOutOfDescriptorsTests
         {
             foreach (var fd in filler)
                 Native.close(fd);
-            Assert.Equal(0, setrlimit(RLIMIT_NOFILE, saved));
+            Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, saved));
         }
     }
 }
