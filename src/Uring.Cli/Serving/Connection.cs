@@ -20,6 +20,22 @@ internal class Connection(int fd)
     /// <summary>The watchdog cancelled the current wait because its deadline passed.</summary>
     internal bool TimedOut;
 
+    /// <summary>Starts a wait the watchdog bounds: what the connection waits for, and until when
+    /// (<see cref="Environment.TickCount64"/>; 0: no limit).</summary>
+    internal void BeginWait(ConnectionWait what, long deadline)
+    {
+        Waiting = what;
+        Deadline = deadline;
+        TimedOut = false;
+    }
+
+    /// <summary>Ends the current wait: the watchdog leaves the connection alone.</summary>
+    internal void EndWait()
+    {
+        Waiting = ConnectionWait.None;
+        Deadline = 0;
+    }
+
     internal bool Closed;
 
     internal CancelableFuture<ProvidedBuffer> PendingReceive;

@@ -158,17 +158,14 @@ internal sealed class HttpServer(ServerSettings settings, TextWriter log) : Ring
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per request: no allocation when it waits
     private static async ValueTask<ReadResult> ReadAsync(HttpConnection c, long deadline)
     {
-        c.Waiting = ConnectionWait.Receive;
-        c.Deadline = deadline;
-        c.TimedOut = false;
+        c.BeginWait(ConnectionWait.Receive, deadline);
         try
         {
             return await c.Pipe!.Input.ReadAsync();
         }
         finally
         {
-            c.Waiting = ConnectionWait.None;
-            c.Deadline = 0;
+            c.EndWait();
         }
     }
 
@@ -180,9 +177,7 @@ internal sealed class HttpServer(ServerSettings settings, TextWriter log) : Ring
     {
         if (!flush.IsCompleted)
         {
-            c.Waiting = ConnectionWait.Send;
-            c.Deadline = DeadlineAfter(Settings.SendTimeout);
-            c.TimedOut = false;
+            c.BeginWait(ConnectionWait.Send, DeadlineAfter(Settings.SendTimeout));
         }
         try
         {
@@ -191,8 +186,7 @@ internal sealed class HttpServer(ServerSettings settings, TextWriter log) : Ring
         }
         finally
         {
-            c.Waiting = ConnectionWait.None;
-            c.Deadline = 0;
+            c.EndWait();
         }
     }
 
@@ -202,16 +196,14 @@ internal sealed class HttpServer(ServerSettings settings, TextWriter log) : Ring
         var pipe = c.Pipe!;
         await pipe.Output.CompleteAsync();
         pipe.Input.Complete();
-        c.Waiting = ConnectionWait.Send;
-        c.Deadline = DeadlineAfter(Settings.SendTimeout);
+        c.BeginWait(ConnectionWait.Send, DeadlineAfter(Settings.SendTimeout));
         try
         {
             await pipe.Completion;
         }
         finally
         {
-            c.Waiting = ConnectionWait.None;
-            c.Deadline = 0;
+            c.EndWait();
         }
     }
 

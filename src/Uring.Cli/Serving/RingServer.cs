@@ -338,9 +338,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         {
             var receive = Ring.ReceiveProvided(c.Fd, Buffers);
             c.PendingReceive = receive;
-            c.Waiting = ConnectionWait.Receive;
-            c.Deadline = deadline;
-            c.TimedOut = false;
+            c.BeginWait(ConnectionWait.Receive, deadline);
             try
             {
                 return await receive;
@@ -355,8 +353,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
             }
             finally
             {
-                c.Waiting = ConnectionWait.None;
-                c.Deadline = 0;
+                c.EndWait();
                 c.PendingReceive = default;
             }
             if (_stopping || !await WaitForBufferAsync(c, deadline) || _stopping)
@@ -386,17 +383,14 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     {
         if (c.StreamStop is null)
             return;
-        c.Waiting = ConnectionWait.ReceiveStream;
-        c.Deadline = DeadlineAfter(Settings.IdleTimeout);
-        c.TimedOut = false;
+        c.BeginWait(ConnectionWait.ReceiveStream, DeadlineAfter(Settings.IdleTimeout));
     }
 
     /// <summary>The wait begun by <see cref="BeginReceiveWait"/> is over; <paramref name="error"/> (what it
     /// threw, if anything) becomes a <see cref="ConnectionTimeoutException"/> when the watchdog ended it.</summary>
     protected static Exception? EndReceiveWait(Connection c, Exception? error = null)
     {
-        c.Waiting = ConnectionWait.None;
-        c.Deadline = 0;
+        c.EndWait();
         return error is OperationCanceledException && c.TimedOut ? new ConnectionTimeoutException(ConnectionWait.Receive) : error;
     }
 
@@ -421,9 +415,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         }
         c.PendingSend = send;
         c.SendSlice = part != buffer ? part : null;
-        c.Waiting = ConnectionWait.Send;
-        c.Deadline = DeadlineAfter(Settings.SendTimeout);
-        c.TimedOut = false;
+        c.BeginWait(ConnectionWait.Send, DeadlineAfter(Settings.SendTimeout));
         return send;
     }
 
@@ -435,8 +427,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     /// </summary>
     protected static Exception? EndSend(Connection c, int sent, Exception? error = null)
     {
-        c.Waiting = ConnectionWait.None;
-        c.Deadline = 0;
+        c.EndWait();
         c.PendingSend = default;
         if (c.SendSlice is { } slice)
         {
@@ -497,7 +488,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     {
         var wait = new TaskCompletionSource<bool>(); // completed on the loop thread; continues inline there
         c.BufferWait = wait;
-        c.Waiting = ConnectionWait.Buffer;
+        c.Waiting = ConnectionWait.Buffer; // (not BeginWait: TimedOut stays as the receive left it)
         c.Deadline = deadline;
         _bufferWaiters.Enqueue(c);
         return wait.Task;
@@ -512,8 +503,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         {
             if (c.Waiting != ConnectionWait.Buffer)
                 continue; // expired meanwhile
-            c.Waiting = ConnectionWait.None;
-            c.Deadline = 0;
+            c.EndWait();
             var wait = c.BufferWait!;
             c.BufferWait = null;
             wait.SetResult(true);
