@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Uring.Bindings;
 
@@ -12,7 +11,7 @@ namespace Uring.Bench;
 /// cross-thread submission, error mapping or context handling. The façade can approach this
 /// figure but not beat it; the gap between it and C is the price of the async state machine.
 /// </summary>
-internal static class AwaitFloor
+internal sealed class AwaitFloor : INopCase
 {
     private sealed class Pending : ICriticalNotifyCompletion
     {
@@ -41,34 +40,33 @@ internal static class AwaitFloor
     private static readonly Stack<int> s_freeSlots = new(Enumerable.Range(0, 256));
     private static unsafe io_uring* s_ring;
     private static long s_remaining;
+    private readonly int _inFlight;
 
-    public static unsafe Measurement Run(int inFlight, long total)
+    public unsafe AwaitFloor(int inFlight)
     {
-        io_uring ring;
-        var ret = Liburing.io_uring_queue_init(256, &ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
+        _inFlight = inFlight;
+        var ring = (io_uring*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(io_uring));
+        var ret = Liburing.io_uring_queue_init(256, ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
         if (ret < 0)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(ring);
             throw new InvalidOperationException($"io_uring_queue_init: {ret}");
-        s_ring = &ring;
-        try
-        {
-            Warmup.Run(() => Loops(inFlight, total / 10));
-            var allocated = GC.GetAllocatedBytesForCurrentThread();
-            var clock = Stopwatch.StartNew();
-            var done = Loops(inFlight, total);
-            var seconds = clock.Elapsed.TotalSeconds;
-            // The async loops' state machines are allocated once per loop, not per operation.
-            var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            return new Measurement($"NOP, batch {inFlight}", $"C# minimal await loop, no façade (floor), {inFlight} in flight", done, seconds, (double)bytes / done);
         }
-        finally
-        {
-            s_ring = null;
-            Liburing.io_uring_queue_exit(&ring);
-        }
+        s_ring = ring;
     }
 
-    private static long Loops(int inFlight, long total)
+    public unsafe void Dispose()
     {
+        Liburing.io_uring_queue_exit(s_ring);
+        System.Runtime.InteropServices.NativeMemory.Free(s_ring);
+        s_ring = null;
+    }
+
+    /// <summary>Runs <paramref name="total"/> NOPs through <c>inFlight</c> async loops on this
+    /// thread. (The loops' state machines are allocated once per loop, not per operation.)</summary>
+    public long Run(long total)
+    {
+        var inFlight = _inFlight;
         var perLoop = total / inFlight;
         s_remaining = perLoop * inFlight;
         var loops = new Task[inFlight];

@@ -1,30 +1,25 @@
-using System.Diagnostics;
-
 namespace Uring.Bench;
 
 /// <summary>The façade's batch path (<see cref="RingBatch"/>): the C loop's shape — prepare a batch
 /// of NOPs, one submit-and-wait, take the completions as a span — through the façade's checks and
 /// bookkeeping, on a CallerThread ring.</summary>
-internal static class BatchNop
+internal sealed class BatchNop : INopCase
 {
-    public static Measurement Run(int batchSize, long total)
+    private readonly Ring _ring;
+    private readonly RingBatch _batch;
+    private readonly BatchCompletion[] _completions;
+
+    public BatchNop(int batchSize)
     {
-        using var ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread, Entries = 256 });
-        using var batch = ring.CreateBatch(Math.Max(batchSize, 64));
-        var completions = new BatchCompletion[batchSize];
-        var warm = Stopwatch.StartNew(); // see Warmup: about a second, so the JIT reaches its optimised tier
-        for (var pass = 0; pass < 8 && (pass == 0 || warm.Elapsed.TotalSeconds < 1); pass++)
-            Loop(batch, completions, total / 10);
-        var allocated = GC.GetAllocatedBytesForCurrentThread();
-        var clock = Stopwatch.StartNew();
-        var done = Loop(batch, completions, total);
-        var seconds = clock.Elapsed.TotalSeconds;
-        var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        return new Measurement($"NOP, batch {batchSize}", "C# façade, RingBatch (no future per op)", done, seconds, (double)bytes / done);
+        _ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread, Entries = 256 });
+        _batch = _ring.CreateBatch(Math.Max(batchSize, 64));
+        _completions = new BatchCompletion[batchSize];
     }
 
-    private static long Loop(RingBatch batch, BatchCompletion[] completions, long goal)
+    public long Run(long goal)
     {
+        var batch = _batch;
+        var completions = _completions;
         var size = completions.Length;
         long done;
         for (done = 0; done < goal; done += size)
@@ -44,5 +39,11 @@ internal static class BatchNop
             }
         }
         return done;
+    }
+
+    public void Dispose()
+    {
+        _batch.Dispose();
+        _ring.Dispose();
     }
 }

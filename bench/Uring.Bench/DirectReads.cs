@@ -147,40 +147,21 @@ internal static class DirectReads
 
     private static bool IsFio(DirectCase kind) => kind is DirectCase.FioIoUring or DirectCase.FioLibaio or DirectCase.FioFixed or DirectCase.FioSqPoll;
 
-    /// <summary>One in-process case in a fresh process of this program (its CPU time, thread pool
-    /// and JIT are then its own), driven over its stdin/stdout: it warms up and says "ready", then
-    /// answers each "pass QD SECONDS RAMP" with one line of figures. A failed pass (a short or wrong
-    /// read, an exception) ends the child with an error, and the whole benchmark with it.</summary>
-    private sealed class CaseProcess : IDisposable
+    /// <summary>One in-process case in its own <see cref="ChildProcess"/>: it warms up and says
+    /// "ready", then answers each "pass QD SECONDS RAMP" with one line of figures. A failed pass (a
+    /// short or wrong read, an exception) ends the child with an error, and the whole benchmark with it.</summary>
+    private sealed class CaseProcess(string file, DirectCase kind, int capacity, double minimumWarmup) : IDisposable
     {
-        private readonly Process _process;
-        private readonly Task<string> _stderr;
-        private readonly string _name;
+        private readonly ChildProcess _child = new(ChildCommand, kind.ToString(), capacity.ToString(CultureInfo.InvariantCulture), file,
+            minimumWarmup.ToString("R", CultureInfo.InvariantCulture));
 
-        public CaseProcess(string file, DirectCase kind, int capacity, double minimumWarmup)
-        {
-            var c = CultureInfo.InvariantCulture;
-            _name = $"{ChildCommand} {kind} {capacity}";
-            var start = new ProcessStartInfo(Environment.ProcessPath!,
-                [typeof(DirectReads).Assembly.Location, ChildCommand, kind.ToString(), capacity.ToString(c), file, minimumWarmup.ToString("R", c)])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            _process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {_name}");
-            _stderr = _process.StandardError.ReadToEndAsync();
-            Ready = ReadLine();
-        }
-
-        public string Ready { get; }
+        public string Ready => _child.Ready;
 
         public DirectPass Pass(int queueDepth, double seconds, double ramp)
         {
             var c = CultureInfo.InvariantCulture;
-            _process.StandardInput.WriteLine(string.Create(c, $"pass {queueDepth} {seconds:R} {ramp:R}"));
-            _process.StandardInput.Flush();
-            var fields = ReadLine().Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+            var fields = _child.Request(string.Create(c, $"pass {queueDepth} {seconds:R} {ramp:R}"))
+                .Split(' ').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
             double Number(string key) => double.Parse(fields[key], c);
             long? enters = fields["enters"] == "n/a" ? null : long.Parse(fields["enters"], c);
             return new DirectPass(long.Parse(fields["reads"], c), Number("seconds"), Number("user") + Number("system"),
@@ -191,31 +172,9 @@ internal static class DirectReads
         private static string EntersPerRead(string enters, string reads) =>
             enters == "n/a" ? "" : string.Create(CultureInfo.InvariantCulture, $"{double.Parse(enters, CultureInfo.InvariantCulture) / double.Parse(reads, CultureInfo.InvariantCulture):F2} ring enters/read, ");
 
-        public void Finish()
-        {
-            _process.StandardInput.WriteLine("exit");
-            _process.StandardInput.Flush();
-            if (!_process.WaitForExit(30_000) || _process.ExitCode != 0)
-                throw new InvalidOperationException($"{_name} did not end cleanly: {_stderr.Result}");
-        }
+        public void Finish() => _child.Finish();
 
-        private string ReadLine()
-        {
-            var line = _process.StandardOutput.ReadLine();
-            if (line is null)
-            {
-                _process.WaitForExit();
-                throw new InvalidOperationException($"{_name} failed ({_process.ExitCode}): {_stderr.Result}");
-            }
-            return line;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-                _process.Kill();
-            _process.Dispose();
-        }
+        public void Dispose() => _child.Dispose();
     }
 
     public const string ChildCommand = "direct-read-case";
@@ -228,14 +187,11 @@ internal static class DirectReads
         var kind = Enum.Parse<DirectCase>(args[1]);
         using var readCase = DirectReadCase.Create(kind, args[3], int.Parse(args[2], c));
         var warmup = readCase.WarmUp(TimeSpan.FromSeconds(double.Parse(args[4], c)));
-        Console.WriteLine(string.Create(c, $"ready after {warmup:F1} s of warm-up"));
-        while (Console.ReadLine() is { } command && command != "exit")
+        return ChildProcess.Serve(string.Create(c, $"ready after {warmup:F1} s of warm-up"), words =>
         {
-            var words = command.Split(' ');
             if (words.Length != 4 || words[0] != "pass")
-                throw new InvalidOperationException($"unknown command '{command}'");
-            Console.WriteLine(readCase.Pass(int.Parse(words[1], c), TimeSpan.FromSeconds(double.Parse(words[2], c)), TimeSpan.FromSeconds(double.Parse(words[3], c))));
-        }
-        return 0;
+                throw new InvalidOperationException($"unknown command '{string.Join(' ', words)}'");
+            return readCase.Pass(int.Parse(words[1], c), TimeSpan.FromSeconds(double.Parse(words[2], c)), TimeSpan.FromSeconds(double.Parse(words[3], c)));
+        });
     }
 }

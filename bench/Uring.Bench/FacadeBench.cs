@@ -10,33 +10,6 @@ namespace Uring.Bench;
 /// </summary>
 internal static class FacadeBench
 {
-    public static IEnumerable<Measurement> Nop(int inFlight, long total)
-    {
-        using var ring = new Ring(new RingOptions { Entries = 256 });
-        Warmup.Run(() => RunNops(ring, inFlight, total / 10).GetAwaiter().GetResult()); // JIT tiers, pools
-        var allocated = GC.GetTotalAllocatedBytes(precise: true);
-        var clock = Stopwatch.StartNew();
-        var done = RunNops(ring, inFlight, total).GetAwaiter().GetResult();
-        var seconds = clock.Elapsed.TotalSeconds;
-        var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        yield return new Measurement($"NOP, batch {inFlight}", $"C# façade, await per op, {inFlight} in flight", done, seconds, (double)bytes / done);
-    }
-
-    private static async Task<long> RunNops(Ring ring, int inFlight, long total)
-    {
-        var perLoop = total / inFlight;
-        static async Task Loop(Ring ring, long count)
-        {
-            for (long i = 0; i < count; i++)
-            {
-                if (await ring.Nop().ConfigureAwait(false) != 0)
-                    throw new InvalidOperationException("NOP failed");
-            }
-        }
-        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Task.Run(() => Loop(ring, perLoop))));
-        return perLoop * inFlight;
-    }
-
     public static async Task<IEnumerable<Measurement>> Reads(string file, int queueDepth, long total)
     {
         using var ring = new Ring(new RingOptions { Entries = 256 });
@@ -84,3 +57,31 @@ internal static class FacadeBench
         return perLoop * queueDepth;
     }
 }
+
+/// <summary>The façade as most code uses it: one <c>await</c> per NOP, <c>inFlight</c> async loops
+/// started on the thread pool, continuations inline on the ring's loop thread.</summary>
+internal sealed class FacadeNop(int inFlight) : INopCase
+{
+    private readonly Ring _ring = new(new RingOptions { Entries = 256 });
+
+    public long Run(long total) => RunAsync(total).GetAwaiter().GetResult();
+
+    private async Task<long> RunAsync(long total)
+    {
+        var perLoop = total / inFlight;
+        static async Task Loop(Ring ring, long count)
+        {
+            for (long i = 0; i < count; i++)
+            {
+                if (await ring.Nop().ConfigureAwait(false) != 0)
+                    throw new InvalidOperationException("NOP failed");
+            }
+        }
+        var ring = _ring;
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Task.Run(() => Loop(ring, perLoop))));
+        return perLoop * inFlight;
+    }
+
+    public void Dispose() => _ring.Dispose();
+}
+

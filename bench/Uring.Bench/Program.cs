@@ -6,11 +6,19 @@ using Uring.Bench;
 // figures must sit in the same table, with ratios, from one run.
 //
 //   uring-bench [--quick] [--only nop,cached,direct] [--seconds S] [--rounds N]
+//               [--nop-batches 1,32] [--nop-rounds N] [--cases substring,substring]
+//
+// NOP group: --nop-rounds rounds (default 11, --quick 5) of one pass of every case, 0.25 s each
+// (--quick 0.1; see NopGroup).
+// --nop-batches and --cases narrow it (for A/B runs of two builds in the same minutes): only
+// those batch sizes, only the cases whose name contains one of the substrings.
 //
 // O_DIRECT group: --rounds passes of every case (default 3, --quick 1), each pass --seconds
 // long (default 0.8, --quick 0.5); every row is the median of its passes.
 if (args.Length > 0 && args[0] == DirectReads.ChildCommand)
     return DirectReads.ChildMain(args);
+if (args.Length > 0 && args[0] == NopGroup.ChildCommand)
+    return NopGroup.ChildMain(args);
 
 var c = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
@@ -26,7 +34,6 @@ var direct = new DirectSettings(
     Ramp: 0.2,
     Rounds: Option("--rounds") is { } r ? int.Parse(r, c) : quick ? 1 : 3,
     MinimumWarmup: quick ? 0.5 : 1);
-long nopOps = quick ? 2_000_000 : 10_000_000;
 long readOps = quick ? 200_000 : 1_000_000;
 
 var started = DateTime.UtcNow;
@@ -34,18 +41,14 @@ var loadBefore = External.LoadAverage();
 Console.Error.WriteLine($"uring-bench: {(quick ? "quick" : "full")} run, {Environment.ProcessorCount} cores, kernel {Ring.KernelRelease}, load average {loadBefore}");
 
 var rows = new List<Measurement>();
+var notes = new List<string>();
 if (groups.Contains("nop"))
 {
-    var cNop = External.BuildCNop();
-    foreach (var batch in new[] { 1, 32 })
-    {
-        rows.Add(External.CNop(cNop, batch, nopOps));
-        rows.Add(RawNop.Run(batch, nopOps));
-        rows.Add(BatchNop.Run(batch, nopOps));
-        rows.Add(AwaitFloor.Run(batch, nopOps));
-        foreach (var row in FacadeBench.Nop(batch, nopOps))
-            rows.Add(row);
-    }
+    var batches = (Option("--nop-batches") ?? "1,32").Split(',').Select(b => int.Parse(b, c)).ToList();
+    var cases = Option("--cases")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    var nopRounds = Option("--nop-rounds") is { } n ? int.Parse(n, c) : quick ? 5 : 11;
+    rows.AddRange(NopGroup.Run(batches, quick ? 0.1 : 0.25, nopRounds, direct.MinimumWarmup,
+        name => cases is null || cases.Any(part => name.Contains(part, StringComparison.OrdinalIgnoreCase)), notes));
 }
 
 string? file = groups.Contains("cached") || groups.Contains("direct") ? DataFile.Prepare() : null;
@@ -73,6 +76,8 @@ report.Append(c, $"Run {started.ToString("yyyy-MM-dd HH:mm", c)} UTC ({(quick ? 
 report.Append(c, $"kernel {Ring.KernelRelease}; load average (1/5/15 min) {loadBefore} at the start, {loadAfter} at the end.\n");
 if (rows.Count > 0)
     report.Append('\n').Append(Table.Format(rows));
+if (notes.Count > 0)
+    report.Append('\n').AppendJoin('\n', notes.Select(note => $"- {note}")).Append('\n');
 if (directRows.Count > 0)
 {
     report.Append(c, $"\nO_DIRECT 4 KiB random reads of a 1 GiB file; each row the median of {direct.Rounds} pass(es) of {direct.Seconds} s (after {direct.Ramp} s of ramp), the rounds interleaved:\n\n");

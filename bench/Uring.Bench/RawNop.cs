@@ -1,38 +1,30 @@
-using System.Diagnostics;
 using Uring.Bindings;
 
 namespace Uring.Bench;
 
 /// <summary>The C NOP loop transcribed onto the generated bindings alone: measures what the
 /// bindings cost over C (function pointers, SuppressGCTransition where no syscall happens).</summary>
-internal static unsafe class RawNop
+internal sealed unsafe class RawNop : INopCase
 {
-    public static Measurement Run(int batch, long total)
+    private readonly io_uring* _ring;
+    private readonly int _batch;
+
+    public RawNop(int batch)
     {
-        io_uring ring;
-        var ret = Liburing.io_uring_queue_init(256, &ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
+        _batch = batch;
+        _ring = (io_uring*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(io_uring));
+        var ret = Liburing.io_uring_queue_init(256, _ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
         if (ret < 0)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(_ring);
             throw new InvalidOperationException($"io_uring_queue_init: {ret}");
-        try
-        {
-            var warm = Stopwatch.StartNew(); // see Warmup: about a second, so the JIT reaches its optimised tier
-            for (var pass = 0; pass < 8 && (pass == 0 || warm.Elapsed.TotalSeconds < 1); pass++)
-                Loop(&ring, batch, total / 10);
-            var allocated = GC.GetAllocatedBytesForCurrentThread();
-            var clock = Stopwatch.StartNew();
-            var done = Loop(&ring, batch, total);
-            var seconds = clock.Elapsed.TotalSeconds;
-            var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            return new Measurement($"NOP, batch {batch}", "C# raw bindings", done, seconds, (double)bytes / done);
-        }
-        finally
-        {
-            Liburing.io_uring_queue_exit(&ring);
         }
     }
 
-    private static long Loop(io_uring* ring, int batch, long goal)
+    public long Run(long goal)
     {
+        var ring = _ring;
+        var batch = _batch;
         long done;
         for (done = 0; done < goal; done += batch)
         {
@@ -58,5 +50,11 @@ internal static unsafe class RawNop
                 throw new InvalidOperationException($"expected {batch} completions, got {seen}");
         }
         return done;
+    }
+
+    public void Dispose()
+    {
+        Liburing.io_uring_queue_exit(_ring);
+        System.Runtime.InteropServices.NativeMemory.Free(_ring);
     }
 }

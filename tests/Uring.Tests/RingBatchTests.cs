@@ -80,6 +80,54 @@ public sealed class RingBatchTests : IDisposable
     }
 
     [Fact]
+    public void Completions_taken_one_at_a_time_around_the_batch_carry_only_their_own_buffer()
+    {
+        // Capacity 3, taken one by one: the batch's completion store wraps many times, with
+        // buffer-carrying (reads), failed (bad fd) and buffer-less (NOP) completions interleaved.
+        var path = _files.PathOf("wrap.bin");
+        File.WriteAllBytes(path, Enumerable.Range(0, 256).Select(i => (byte)i).ToArray());
+        using var handle = File.OpenHandle(path);
+        using var batch = _ring.CreateBatch(3);
+        var completion = new BatchCompletion[1];
+        for (var round = 0; round < 40; round++)
+        {
+            var buffer = OwnershipMemory.Allocate(16);
+            var failing = OwnershipMemory.Allocate(16);
+            batch.Read(handle, buffer, round, tag: 3UL * (ulong)round);
+            batch.Nop(3UL * (ulong)round + 1);
+            batch.Read(Native.ClosedFd(), failing, 0, tag: 3UL * (ulong)round + 2);
+            var seen = 0;
+            while (seen < 3)
+            {
+                if (batch.Complete(completion) == 0)
+                    continue;
+                seen++;
+                var c = completion[0];
+                switch (c.Tag % 3)
+                {
+                    case 0:
+                        Assert.Equal(16, c.Result);
+                        Assert.Same(buffer, c.Buffer);
+                        Assert.Equal((byte)round, c.Buffer!.Span[0]);
+                        break;
+                    case 1:
+                        Assert.Equal(0, c.Result);
+                        Assert.Null(c.Buffer);
+                        break;
+                    default:
+                        Assert.Equal(-9, c.Result);
+                        Assert.Null(c.Buffer);
+                        Assert.Equal(OwnershipState.Released, failing.State);
+                        break;
+                }
+                Assert.Equal((ulong)round, c.Tag / 3);
+            }
+            buffer.Dispose();
+        }
+        Assert.Equal(0, batch.Ready);
+    }
+
+    [Fact]
     public void A_failed_operation_reports_minus_errno_and_releases_its_buffer_after_the_CQE()
     {
         using var batch = _ring.CreateBatch(4);

@@ -82,6 +82,37 @@ public sealed class RingLifecycleTests
     }
 
     [Fact]
+    public void Overflowed_completions_reach_a_polling_owner_that_never_waits()
+    {
+        // SQPOLL: submitting enters the kernel only to wake its thread or to flush an overflowed CQ,
+        // and a turn that may not wait reads the CQ in place. Completions beyond the 4-entry CQ
+        // wait in the kernel's overflow list until such an entry moves them back: turns that
+        // never wait must still see every one, in a CQ whose head wraps many times.
+        var completed = 0;
+        Exception? failure = null;
+        var owner = new Thread(() =>
+        {
+            try
+            {
+                using var ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread, SqPoll = true, Entries = 2, CompletionQueueEntries = 4 });
+                var futures = Enumerable.Range(0, 64).Select(_ => ring.Nop()).ToArray();
+                var deadline = Environment.TickCount64 + 10_000;
+                while (futures.Any(f => !f.IsCompleted) && Environment.TickCount64 < deadline)
+                    ring.RunOnce(TimeSpan.Zero);
+                completed = futures.Count(f => f.IsCompleted && f.Result == 0);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        owner.Start();
+        owner.Join();
+        Assert.Null(failure);
+        Assert.Equal(64, completed);
+    }
+
+    [Fact]
     public async Task Setup_variants_work()
     {
         foreach (var options in new[]

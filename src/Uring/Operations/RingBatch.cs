@@ -33,8 +33,13 @@ public sealed unsafe class RingBatch : IDisposable
     private int _freeCount;
     private int _inFlight;
 
-    // Completions not taken yet (a ring buffer of Capacity entries: at most one per operation).
-    private readonly BatchCompletion[] _ready;
+    // Completions not taken yet (a ring buffer of Capacity entries: at most one per operation),
+    // as plain data with the buffers beside: most completions carry none, and those then cost no
+    // GC write barrier on the way from the CQE to the caller.
+    private readonly ulong[] _readyTags;
+    private readonly int[] _readyResults;
+    private readonly uint[] _readyFlags;
+    private readonly OwnershipMemory?[] _readyBuffers;
     private int _readyHead, _readyCount;
     private bool _disposed;
 
@@ -47,7 +52,10 @@ public sealed unsafe class RingBatch : IDisposable
         _buffers = new OwnershipMemory?[capacity];
         _handles = new SafeHandle?[capacity];
         _free = new int[capacity];
-        _ready = new BatchCompletion[capacity];
+        _readyTags = new ulong[capacity];
+        _readyResults = new int[capacity];
+        _readyFlags = new uint[capacity];
+        _readyBuffers = new OwnershipMemory?[capacity];
         for (var i = 0; i < capacity; i++)
             _free[i] = capacity - 1 - i;
         _freeCount = capacity;
@@ -121,12 +129,22 @@ public sealed unsafe class RingBatch : IDisposable
         while (_readyCount < minimum)
             _ring.SubmitAndReap(minimum - _readyCount);
         var n = Math.Min(completions.Length, _readyCount);
+        var head = _readyHead;
         for (var i = 0; i < n; i++)
         {
-            completions[i] = _ready[_readyHead];
-            _ready[_readyHead] = default;
-            _readyHead = _readyHead + 1 == _ready.Length ? 0 : _readyHead + 1;
+            var buffer = _readyBuffers[head];
+            if (buffer is null)
+            {
+                completions[i] = new BatchCompletion(_readyTags[head], _readyResults[head], _readyFlags[head], null);
+            }
+            else
+            {
+                _readyBuffers[head] = null;
+                completions[i] = new BatchCompletion(_readyTags[head], _readyResults[head], _readyFlags[head], buffer);
+            }
+            head = head + 1 == Capacity ? 0 : head + 1;
         }
+        _readyHead = head;
         _readyCount -= n;
         return n;
     }
@@ -174,9 +192,13 @@ public sealed unsafe class RingBatch : IDisposable
         if (_disposed)
             return;
         var at = _readyHead + _readyCount;
-        if (at >= _ready.Length)
-            at -= _ready.Length;
-        _ready[at] = new BatchCompletion(tag, res, flags, res >= 0 ? buffer : null);
+        if (at >= Capacity)
+            at -= Capacity;
+        _readyTags[at] = tag;
+        _readyResults[at] = res;
+        _readyFlags[at] = flags;
+        if (res >= 0 && buffer is not null)
+            _readyBuffers[at] = buffer;
         _readyCount++;
     }
 

@@ -25,24 +25,9 @@ public sealed unsafe partial class Ring
     private int Reap()
     {
         var total = 0;
-        var cqes = stackalloc io_uring_cqe*[ReapBatch];
         while (!_shutdownDone)
         {
-            var n = (int)Liburing.io_uring_peek_batch_cqe(_ring, cqes, ReapBatch);
-            if (n > 0)
-            {
-                EnsurePendingCapacity(n);
-                for (var i = 0; i < n; i++)
-                {
-                    var at = (_pendingHead + _pendingCount) & (_pendingUserData.Length - 1);
-                    _pendingUserData[at] = cqes[i]->user_data;
-                    _pendingResults[at] = cqes[i]->res;
-                    _pendingFlags[at] = cqes[i]->flags;
-                    _pendingCount++;
-                }
-                // Free the CQ slots before running continuations, which may submit more.
-                Liburing.io_uring_cq_advance(_ring, (uint)n);
-            }
+            var n = CopyCompletions();
             if (_pendingCount == 0)
                 break;
             while (_pendingCount > 0)
@@ -59,6 +44,44 @@ public sealed unsafe partial class Ring
                 break;
         }
         return total;
+    }
+
+    /// <summary>
+    /// Copies up to <see cref="ReapBatch"/> ready CQEs into the pending list and frees their CQ
+    /// slots (before any continuation runs, which may submit more). Returns how many.
+    /// </summary>
+    /// <remarks>
+    /// The CQ is read in place, as liburing's inline helpers do (the tail loaded with acquire,
+    /// the head stored with release; this thread is the CQ's only consumer), so reaping crosses
+    /// into native code not at all: io_uring_peek_batch_cqe may enter the kernel and is therefore
+    /// called with a GC transition. What it would enter for — moving completions that overflowed
+    /// the CQ back into it — the kernel entry before every reap already does (liburing's submit
+    /// calls enter with GETEVENTS when the kernel flags an overflow). The façade creates no ring
+    /// with 32-byte CQEs (IORING_SETUP_CQE32, CQE_MIXED), so every CQE is 16 bytes.
+    /// </remarks>
+    private int CopyCompletions()
+    {
+        var cq = &_ring->cq;
+        var head = *cq->khead;
+        var ready = Volatile.Read(ref *cq->ktail) - head;
+        if (ready == 0)
+            return 0;
+        var n = (int)Math.Min(ready, (uint)ReapBatch);
+        EnsurePendingCapacity(n);
+        var mask = cq->ring_mask;
+        var cqes = cq->cqes;
+        var pendingMask = _pendingUserData.Length - 1;
+        for (var i = 0; i < n; i++)
+        {
+            var cqe = cqes + ((head + (uint)i) & mask);
+            var at = (_pendingHead + _pendingCount) & pendingMask;
+            _pendingUserData[at] = cqe->user_data;
+            _pendingResults[at] = cqe->res;
+            _pendingFlags[at] = cqe->flags;
+            _pendingCount++;
+        }
+        Volatile.Write(ref *cq->khead, head + (uint)n);
+        return n;
     }
 
     private void EnsurePendingCapacity(int extra)
