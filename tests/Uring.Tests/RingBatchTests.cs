@@ -94,10 +94,12 @@ public sealed class RingBatchTests : IDisposable
             var buffer = OwnershipMemory.Allocate(16);
             var failing = OwnershipMemory.Allocate(16);
             batch.Read(handle, buffer, round, tag: 3UL * (ulong)round);
-            batch.Nop(3UL * (ulong)round + 1);
+            var count = 2 + round % 2; // odd rounds add a NOP: every kind visits every entry of the store
+            if (count == 3)
+                batch.Nop(3UL * (ulong)round + 1);
             batch.Read(Native.ClosedFd(), failing, 0, tag: 3UL * (ulong)round + 2);
             var seen = 0;
-            while (seen < 3)
+            while (seen < count)
             {
                 if (batch.Complete(completion) == 0)
                     continue;
