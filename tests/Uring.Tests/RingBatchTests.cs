@@ -248,11 +248,73 @@ public sealed class RingBatchTests : IDisposable
         Native.close(r);
         Native.close(w);
     }
+
+    [Fact]
+    public void Completions_come_oldest_first_through_small_spans_with_futures_in_between()
+    {
+        using var batch = _ring.CreateBatch(48);
+        var futures = new List<CancelableFuture<int>>();
+        for (ulong i = 0; i < 48; i++)
+        {
+            batch.Nop(i);
+            if (i % 3 == 0)
+                futures.Add(_ring.Nop()); // their CQEs sit between the batch's in the CQ
+        }
+        var tags = new List<ulong>();
+        var span = new BatchCompletion[5];
+        while (tags.Count < 48)
+        {
+            var n = batch.Complete(span, 1);
+            Assert.InRange(n, 1, 5);
+            tags.AddRange(span[..n].Select(c => c.Tag));
+        }
+        Assert.Equal(Enumerable.Range(0, 48).Select(i => (ulong)i), tags); // NOPs complete in submission order
+        Assert.All(futures, f => Assert.Equal(FutureStatus.Succeeded, f.Status));
+        Assert.All(futures, f => Assert.Equal(0, f.Result));
+        Assert.Equal(0, _ring.InFlight);
+    }
 }
 
 /// <summary>A batch used where a dedicated ring's continuations run: on its loop thread.</summary>
 public sealed class RingBatchLoopThreadTests
 {
+    [Fact]
+    public void Complete_in_a_continuation_gets_the_completions_reaped_with_it()
+    {
+        // The ring reaps the future's CQE and the batch's ten together, then runs the future's
+        // continuation, which waits for the ten: they are already out of the CQ, behind it.
+        int got = -1;
+        ulong[] tags = [];
+        Exception? failure = null;
+        var owner = new Thread(() =>
+        {
+            try
+            {
+                using var ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread, Entries = 64 });
+                using var batch = ring.CreateBatch(16);
+                var future = ring.Nop();
+                future.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
+                {
+                    var completions = new BatchCompletion[10];
+                    got = batch.Complete(completions, 10);
+                    tags = completions[..got].Select(c => c.Tag).ToArray();
+                });
+                for (ulong i = 0; i < 10; i++)
+                    batch.Nop(i);
+                ring.RunOnce(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }) { IsBackground = true };
+        owner.Start();
+        Assert.True(owner.Join(TimeSpan.FromSeconds(20)), "Complete waited in the kernel for completions already reaped");
+        Assert.Null(failure);
+        Assert.Equal(10, got);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (ulong)i), tags);
+    }
+
     [Fact]
     public async Task A_batch_runs_in_a_continuation_on_a_dedicated_rings_loop_thread()
     {

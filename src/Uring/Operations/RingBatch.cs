@@ -126,8 +126,18 @@ public sealed unsafe class RingBatch : IDisposable
     {
         CheckOwner();
         minimum = Math.Min(Math.Min(minimum, completions.Length), _readyCount + _inFlight);
-        while (_readyCount < minimum)
-            _ring.SubmitAndReap(minimum - _readyCount);
+        var n = TakeReady(completions);
+        while (n < minimum)
+        {
+            n += _ring.SubmitAndTake(this, completions[n..], minimum - n);
+            n += TakeReady(completions[n..]);
+        }
+        return n;
+    }
+
+    /// <summary>Moves completions collected earlier into <paramref name="completions"/>.</summary>
+    private int TakeReady(Span<BatchCompletion> completions)
+    {
         var n = Math.Min(completions.Length, _readyCount);
         var head = _readyHead;
         for (var i = 0; i < n; i++)
@@ -168,27 +178,10 @@ public sealed unsafe class RingBatch : IDisposable
 
     internal bool IsForgotten => _disposed;
 
-    /// <summary>The CQE of entry <paramref name="index"/>.</summary>
+    /// <summary>The CQE of entry <paramref name="index"/>, collected for a later <see cref="Complete"/>.</summary>
     internal void OnCompletion(int index, int res, uint flags)
     {
-        _inFlight--;
-        var buffer = _buffers[index];
-        _buffers[index] = null;
-        if (buffer is not null)
-        {
-            if (res >= 0)
-                buffer.ReturnFromKernel();
-            else
-                buffer.ReleaseAfterKernel();
-        }
-        var handle = _handles[index];
-        if (handle is not null)
-        {
-            _handles[index] = null;
-            handle.DangerousRelease();
-        }
-        var tag = _tags[index];
-        _free[_freeCount++] = index;
+        var buffer = Retire(index, res, out var tag);
         if (_disposed)
             return;
         var at = _readyHead + _readyCount;
@@ -197,9 +190,49 @@ public sealed unsafe class RingBatch : IDisposable
         _readyTags[at] = tag;
         _readyResults[at] = res;
         _readyFlags[at] = flags;
-        if (res >= 0 && buffer is not null)
+        if (buffer is not null)
             _readyBuffers[at] = buffer;
         _readyCount++;
+    }
+
+    /// <summary>The CQE of entry <paramref name="index"/>, read by <see cref="Complete"/> straight from
+    /// the CQ while nothing was collected before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal BatchCompletion Take(int index, int res, uint flags)
+    {
+        var buffer = Retire(index, res, out var tag);
+        return new BatchCompletion(tag, res, flags, buffer);
+    }
+
+    /// <summary>Ends entry <paramref name="index"/>: its buffer is the caller's again (returned on
+    /// success, which this returns; released otherwise), its handle unreferenced, the entry free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private OwnershipMemory? Retire(int index, int res, out ulong tag)
+    {
+        _inFlight--;
+        var buffer = _buffers[index];
+        if (buffer is not null)
+        {
+            _buffers[index] = null;
+            if (res >= 0)
+            {
+                buffer.ReturnFromKernel();
+            }
+            else
+            {
+                buffer.ReleaseAfterKernel();
+                buffer = null;
+            }
+        }
+        var handle = _handles[index];
+        if (handle is not null)
+        {
+            _handles[index] = null;
+            handle.DangerousRelease();
+        }
+        tag = _tags[index];
+        _free[_freeCount++] = index;
+        return buffer;
     }
 
     /// <summary>The kernel never answered (a shutdown that timed out): keep the buffers and handles forever.</summary>

@@ -70,17 +70,65 @@ public sealed unsafe partial class Ring
         return Math.Max(r, 0);
     }
 
-    /// <summary>Submits and waits for <paramref name="wanted"/> CQEs (any), then reaps and dispatches them (owner thread).</summary>
-    internal void SubmitAndReap(int wanted)
+    /// <summary>
+    /// <see cref="RingBatch.Complete"/>'s wait: submits, waits for <paramref name="wanted"/> CQEs
+    /// (any), and takes <paramref name="batch"/>'s completions straight from the CQ into
+    /// <paramref name="into"/> — no pending list, no dispatch — while the span has room. The other
+    /// CQEs it passes go to the pending list, and the usual reap dispatches them and whatever is
+    /// left (owner thread). Returns how many completions it wrote.
+    /// </summary>
+    internal int SubmitAndTake(RingBatch batch, Span<BatchCompletion> into, int wanted)
     {
         if (_shutdownDone)
             throw new RingDisposedException("The ring was disposed.");
+        if (_pendingCount > 0)
+        {
+            // Called from a continuation that a reap further up this stack is running: the CQEs it
+            // copied out and has not dispatched yet are older than anything in the CQ, and may be
+            // the very ones wanted (waiting for the kernel first would wait for them forever).
+            // Dispatch them now, into the batch; the caller takes them from there.
+            Reap();
+            return 0;
+        }
         VectorState.ZeroUpper();
         _enterCalls++;
         var r = Liburing.io_uring_submit_and_wait(_ring, (uint)Math.Max(1, wanted));
         if (r < 0 && r != -Errno.EINTR && r != -Errno.EBUSY && r != -Errno.EAGAIN && r != -Errno.ETIME)
             throw new UringIOException(-r, "io_uring_submit_and_wait");
+        var taken = TakeFromCq(batch, into);
         Reap();
+        return taken;
+    }
+
+    private int TakeFromCq(RingBatch batch, Span<BatchCompletion> into)
+    {
+        var cq = &_ring->cq;
+        var head = *cq->khead;
+        var ready = Volatile.Read(ref *cq->ktail) - head;
+        var mask = cq->ring_mask;
+        var cqes = cq->cqes;
+        var mine = BatchUserData(batch.Id, 0);
+        var taken = 0;
+        uint i = 0;
+        for (; i < ready && taken < into.Length; i++)
+        {
+            var cqe = cqes + ((head + i) & mask);
+            var userData = cqe->user_data;
+            if ((userData & 0xFFFF_FFFF_0000_0000UL) == mine)
+            {
+                _inKernel--;
+                into[taken++] = batch.Take((int)(uint)userData, cqe->res, cqe->flags);
+                continue;
+            }
+            EnsurePendingCapacity(1);
+            var at = (_pendingHead + _pendingCount) & (_pendingUserData.Length - 1);
+            _pendingUserData[at] = userData;
+            _pendingResults[at] = cqe->res;
+            _pendingFlags[at] = cqe->flags;
+            _pendingCount++;
+        }
+        Volatile.Write(ref *cq->khead, head + i);
+        return taken;
     }
 
     private void DispatchBatch(ulong userData, int res, uint flags)
