@@ -62,11 +62,15 @@ internal static class NopGroup
         var batch = int.Parse(args[2], c);
         var minimumWarmup = TimeSpan.FromSeconds(double.Parse(args[3], c));
         using var nopCase = Create(kind, batch);
-        var chunk = Math.Max(batch, 65_536 / batch * batch);
+        long chunk = Math.Max(batch, 65_536 / batch * batch);
         var clock = Stopwatch.StartNew();
         var passes = 0;
+        long warmed = 0;
         for (; passes == 0 || clock.Elapsed < minimumWarmup; passes++)
-            nopCase.Run(chunk);
+            warmed += nopCase.Run(chunk);
+        // Passes run in chunks of about 80 ms, so that a case's set-up per run (the await cases
+        // start their loops on the thread pool and wait for them) costs next to nothing.
+        chunk = Math.Max(batch, (long)(warmed / clock.Elapsed.TotalSeconds * 0.08) / batch * batch);
         // Bytes per operation at the margin: what 2n operations allocate beyond n, divided by n, so
         // that a case's one-off objects per run (the async loops' state machines) do not count.
         long Allocated(long operations)
