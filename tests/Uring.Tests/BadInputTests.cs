@@ -117,6 +117,38 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(0, _ring.InFlight);
     }
 
+    [Fact]
+    public async Task A_chain_member_the_facade_cannot_prepare_fails_alone_and_the_rest_of_the_chain_runs()
+    {
+        foreach (var failing in new[] { 0, 1, 2 })
+        {
+            var members = new Operation<int>[3];
+            for (var i = 0; i < 3; i++)
+                members[i] = i == failing ? UnpreparableOperation.Rent(_ring, io_uring_op.IORING_OP_FADVISE) : NopOperation.Create(_ring);
+            var futures = members.Select(m => new CancelableFuture<int>(m, m.Version)).ToArray();
+            for (var i = 0; i < 3; i++)
+            {
+                members[i].InChain = true;
+                if (i < 2)
+                {
+                    members[i].SqeFlags |= (byte)Constants.IOSQE_IO_LINK;
+                    members[i].NextInChain = members[i + 1];
+                }
+            }
+            members[0].ChainLength = 3;
+            _ring.StartChain(members);
+            for (var i = 0; i < 3; i++)
+            {
+                if (i == failing)
+                    Assert.Contains("IORING_OP_FADVISE", (await Assert.ThrowsAsync<InvalidOperationException>(async () => await futures[i])).Message);
+                else
+                    Assert.Equal(0, await futures[i]); // the failed member's SQE became a NOP that keeps the link
+            }
+            Assert.Equal(0, await _ring.Nop());
+            Assert.Equal(0, _ring.InFlight);
+        }
+    }
+
     private static CancelableFuture<int> StartUnpreparable(Ring ring) =>
         ring.Start(UnpreparableOperation.Rent(ring, io_uring_op.IORING_OP_FADVISE), default);
 

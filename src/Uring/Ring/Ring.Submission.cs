@@ -15,6 +15,8 @@ public sealed unsafe partial class Ring
     private readonly Queue<Operation> _backlog = new();  // owner thread: chains waiting for SQ room, in order
     private readonly SlotTable _slots = new();
     private int _inKernel;            // user operations with an SQE prepared and no CQE yet
+    private io_uring_sqe* _preparingSqe; // the SQE an operation's Prepare is filling (see PrepareMembers)
+    private int _preparingSlot;          // and that operation's slot
     private int _internalInKernel;    // the wake read, placeholders and shutdown cancels
     private long _enterCalls;          // liburing calls that may enter the kernel (tests check batching)
 
@@ -215,12 +217,37 @@ public sealed unsafe partial class Ring
             return true; // (if a continuation disposed the ring, FailQueued ends the rest)
         }
 
-        for (var op = head; op is not null;)
+        // Preparing runs outside this method's try region: the JIT does not inline a P/Invoke
+        // inside one (the prep helper of an operation kind it devirtualised and inlined here
+        // would go through a generic call-out stub, a GC transition per SQE).
+        Operation? rest = head;
+        while (true)
+        {
+            try
+            {
+                return PrepareMembers(rest);
+            }
+            catch (Exception e) when (_preparingSqe != null)
+            {
+                rest = PrepareFailedAt(e);
+                if (rest is null)
+                    return true;
+            }
+        }
+    }
+
+    /// <summary>Takes an SQE for each member from <paramref name="op"/> on and fills it. False when
+    /// a single operation finds no SQE (it waits in the backlog). A member's Prepare that throws
+    /// leaves <see cref="_preparingSqe"/> set for <see cref="PrepareFailedAt"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool PrepareMembers(Operation? op)
+    {
+        while (op is not null)
         {
             var next = op.NextInChain;
-            op.NextInChain = null;
             if (op.ResolvesBeforePrepare && op.TryResolveWithoutKernel())
             {
+                op.NextInChain = null;
                 if (_shutdownDone)
                     return true;
                 op = next;
@@ -236,23 +263,11 @@ public sealed unsafe partial class Ring
                     return false;
             }
             _slots.Assign(op);
-            try
-            {
-                op.Prepare(sqe);
-            }
-            catch (Exception e)
-            {
-                PrepareFailed(sqe, op, e);
-                // FailLocally ran the future's continuation inline; if that disposed the ring,
-                // its memory is gone and nothing more may be prepared.
-                if (_shutdownDone)
-                {
-                    FailChain(next, null);
-                    return true;
-                }
-                op = next;
-                continue;
-            }
+            _preparingSqe = sqe;
+            _preparingSlot = op.Slot;
+            op.Prepare(sqe);
+            _preparingSqe = null;
+            op.NextInChain = null;
             // What io_uring_sqe_set_data64 / io_uring_sqe_set_flags do, without two calls per SQE.
             // OR, not assign: io_uring_get_sqe cleared the flags, and a prep helper may have set
             // some (IOSQE_FIXED_FILE, for one).
@@ -263,6 +278,28 @@ public sealed unsafe partial class Ring
             op = next;
         }
         return true;
+    }
+
+    /// <summary>The member whose SQE <see cref="PrepareMembers"/> was filling threw: it fails alone
+    /// (<see cref="PrepareFailed"/>); returns the rest of its chain to prepare, or null when there
+    /// is none or nothing more may be prepared.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Operation? PrepareFailedAt(Exception error)
+    {
+        var sqe = _preparingSqe;
+        _preparingSqe = null;
+        var op = _slots.At(_preparingSlot)!;
+        var next = op.NextInChain;
+        op.NextInChain = null;
+        PrepareFailed(sqe, op, error);
+        // FailLocally ran the future's continuation inline; if that disposed the ring, its memory
+        // is gone and nothing more may be prepared.
+        if (_shutdownDone)
+        {
+            FailChain(next, null);
+            return null;
+        }
+        return next;
     }
 
     /// <summary>Preparing an SQE threw (a bug, or an argument only the owner thread could check):
