@@ -24,11 +24,15 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
+    // Waits while out of descriptors stay short: the test host's own threads (timers, the
+    // thread pool) cannot start then, and the host dies if one has to for long.
+    private static readonly TimeSpan OutLimit = TimeSpan.FromSeconds(1.5);
+
     private readonly Ring _ring = new();
     private readonly int _listener = NetSocket.OpenTcpListener(new IPEndPoint(IPAddress.Loopback, 0), 64);
     private readonly IPEndPoint _endPoint;
     private readonly List<int> _clients = new();
-    private readonly Lock _gate = new();
+    private readonly object _gate = new();
     private readonly List<(string Event, AcceptPauseEventArgs Args)> _events = new();
 
     public ResilientAcceptTests()
@@ -37,6 +41,7 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
         // Warm up what the tests use while out of descriptors (code paths, lazily loaded types).
         using var warm = new NoDescriptorsLeft(exhaust: false);
         WaitUntil(() => true, TimeSpan.Zero);
+        Assert.False(TryConnect(_listener)); // the failure path too
         Assert.True(_ring.Timeout(TimeSpan.FromMilliseconds(1)).Wait(Limit));
     }
 
@@ -53,40 +58,50 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
     {
         var accept = Observe(_ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(40) }));
         var client = NewClient();
-        int accepted;
-        TimeSpan pausedAtLeast;
         var enumerator = accept.GetAsyncEnumerator();
         try
         {
+            // Out of descriptors nothing is asserted (a failing assertion could not even be
+            // reported): what happens is noted, and checked once descriptors are back.
+            Task<bool> next;
+            bool connected, retried, endedWhileOut, pausedWhileOut, acceptedInTime;
+            List<AcceptPauseEventArgs> pausedEvents, retries, resumedWhileOut;
             using (var exhaustion = new NoDescriptorsLeft())
             {
-                var next = enumerator.MoveNextAsync().AsTask();
-                Connect(client);
+                next = enumerator.MoveNextAsync().AsTask();
+                connected = TryConnect(client);
+                retried = WaitUntil(() => Count("RetryFailed") >= 4, OutLimit);
+                endedWhileOut = next.IsCompleted;
+                pausedWhileOut = accept.IsPaused;
+                pausedEvents = Events("Paused");
+                retries = Events("RetryFailed");
+                resumedWhileOut = Events("Resumed");
 
-                // (a) It pauses instead of ending, and keeps trying: several attempts fail in turn.
-                Assert.True(WaitUntil(() => Count("RetryFailed") >= 4, Limit), $"events: {Describe()}");
-                Assert.False(next.IsCompleted, $"the enumeration ended while out of descriptors: {next.Exception?.InnerException?.Message ?? "normally"}");
-                Assert.True(accept.IsPaused);
-
-                // (b) Reported once, with the cause; the retries report themselves as such.
-                Assert.Equal(1, Count("Paused"));
-                Assert.Equal(0, Count("Resumed"));
-                var paused = Single("Paused");
-                Assert.Equal("EMFILE", paused.Error.ErrnoName);
-                Assert.Equal(1, paused.FailedAttempts);
-                Assert.Equal(TimeSpan.FromMilliseconds(10), paused.Backoff);
-                var retries = Events("RetryFailed");
-                Assert.Equal(Enumerable.Range(2, retries.Count), retries.Select(r => r.FailedAttempts));
-                Assert.Equal(TimeSpan.FromMilliseconds(40), retries[^1].Backoff); // 10, 20, 40, 40…
-                Assert.All(retries, r => Assert.Equal("EMFILE", r.Error.ErrnoName));
-                pausedAtLeast = retries[^1].PausedFor;
-
-                // (c) A free descriptor: the next attempt accepts the client that waited in the backlog.
                 exhaustion.Free(1);
-                Assert.True(next.Wait(Limit), "no connection accepted after a descriptor was freed");
-                Assert.True(next.Result);
-                accepted = enumerator.Current;
+                acceptedInTime = WaitUntil(() => next.IsCompleted, OutLimit, next);
             }
+            Assert.True(connected);
+
+            // (a) It pauses instead of ending, and keeps trying: several attempts fail in turn.
+            Assert.True(retried, $"events: {Describe()}");
+            Assert.False(endedWhileOut, "the enumeration ended while out of descriptors");
+            Assert.True(pausedWhileOut);
+
+            // (b) Reported once, with the cause; the retries report themselves as such.
+            var paused = Assert.Single(pausedEvents);
+            Assert.Empty(resumedWhileOut);
+            Assert.Equal("EMFILE", paused.Error.ErrnoName);
+            Assert.Equal(1, paused.FailedAttempts);
+            Assert.Equal(TimeSpan.FromMilliseconds(10), paused.Backoff);
+            Assert.Equal(Enumerable.Range(2, retries.Count), retries.Select(r => r.FailedAttempts));
+            Assert.Equal(TimeSpan.FromMilliseconds(40), retries[^1].Backoff); // 10, 20, 40, 40…
+            Assert.All(retries, r => Assert.Equal("EMFILE", r.Error.ErrnoName));
+            var pausedAtLeast = retries[^1].PausedFor;
+
+            // (c) A free descriptor: the next attempt accepts the client that waited in the backlog.
+            Assert.True(acceptedInTime, "no connection accepted after a descriptor was freed");
+            Assert.True(next.Result);
+            var accepted = enumerator.Current;
             try
             {
                 Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(accepted));
@@ -127,20 +142,27 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
         var enumerator = accept.GetAsyncEnumerator();
         try
         {
+            Task<bool> next;
+            bool connected, paused, acceptedDuringBackoff, pausedAfterFree, acceptedAfterRetry;
             using (var exhaustion = new NoDescriptorsLeft())
             {
-                var next = enumerator.MoveNextAsync().AsTask();
-                Connect(client);
-                Assert.True(WaitUntil(() => Count("Paused") == 1, Limit));
+                next = enumerator.MoveNextAsync().AsTask();
+                connected = TryConnect(client);
+                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
                 exhaustion.Free(1);
-                // The back-off holds: a descriptor is free, yet nothing is tried before it ends.
-                Assert.False(next.Wait(TimeSpan.FromMilliseconds(300)));
-                Assert.True(accept.IsPaused);
+                acceptedDuringBackoff = WaitUntil(() => next.IsCompleted, TimeSpan.FromMilliseconds(300), next);
+                pausedAfterFree = accept.IsPaused;
 
                 accept.RetryNow();
-                Assert.True(next.Wait(Limit), "RetryNow did not end the back-off");
-                Assert.True(next.Result);
+                acceptedAfterRetry = WaitUntil(() => next.IsCompleted, OutLimit, next);
             }
+            Assert.True(connected);
+            Assert.True(paused);
+            // The back-off holds: a descriptor is free, yet nothing is tried before it ends.
+            Assert.False(acceptedDuringBackoff);
+            Assert.True(pausedAfterFree);
+            Assert.True(acceptedAfterRetry, "RetryNow did not end the back-off");
+            Assert.True(next.Result);
             Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(enumerator.Current));
             NetSocket.Close(enumerator.Current);
             Assert.Equal(0, Count("RetryFailed"));
@@ -184,18 +206,27 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
         var enumerator = accept.GetAsyncEnumerator(cts.Token);
         try
         {
+            Task<bool> next;
+            bool connected, paused, ended, timeoutGone;
+            int inFlightWhilePaused;
             using (new NoDescriptorsLeft())
             {
-                var next = enumerator.MoveNextAsync().AsTask();
-                Connect(client);
-                Assert.True(WaitUntil(() => Count("Paused") == 1, Limit));
-                Assert.Equal(1, _ring.InFlight); // the back-off's timeout, nothing else
+                next = enumerator.MoveNextAsync().AsTask();
+                connected = TryConnect(client);
+                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
+                inFlightWhilePaused = _ring.InFlight;
 
                 cts.Cancel();
-                var ended = Assert.Throws<AggregateException>(() => next.Wait(Limit));
-                Assert.IsAssignableFrom<OperationCanceledException>(ended.InnerException);
-                Assert.True(WaitUntil(() => _ring.InFlight == 0, TimeSpan.FromSeconds(2)), "the back-off's timeout is still in the ring");
+                ended = WaitUntil(() => next.IsCompleted, OutLimit, next);
+                timeoutGone = WaitUntil(() => _ring.InFlight == 0, OutLimit);
             }
+            Assert.True(connected);
+            Assert.True(paused);
+            Assert.Equal(1, inFlightWhilePaused); // the back-off's timeout, nothing else
+            Assert.True(ended, "cancellation did not end the enumeration");
+            var error = Assert.Throws<AggregateException>(() => next.Wait());
+            Assert.IsAssignableFrom<OperationCanceledException>(error.InnerException);
+            Assert.True(timeoutGone, "the back-off's timeout is still in the ring");
         }
         finally
         {
@@ -224,15 +255,21 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
         var enumerator = accept.GetAsyncEnumerator();
         try
         {
+            Task<bool> next;
+            bool paused, ended;
+            int shutdown;
             using (var exhaustion = new NoDescriptorsLeft())
             {
-                var next = enumerator.MoveNextAsync().AsTask();
-                Assert.True(WaitUntil(() => Count("Paused") == 1, Limit));
-                Assert.Equal(0, Native.shutdown(_listener, 2 /* SHUT_RDWR */));
+                next = enumerator.MoveNextAsync().AsTask();
+                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
+                shutdown = Native.shutdown(_listener, 2 /* SHUT_RDWR */);
                 exhaustion.Free(1);
-                Assert.True(next.Wait(Limit), "the enumeration did not end");
-                Assert.False(next.Result);
+                ended = WaitUntil(() => next.IsCompleted, OutLimit, next);
             }
+            Assert.True(paused);
+            Assert.Equal(0, shutdown);
+            Assert.True(ended, "the enumeration did not end");
+            Assert.False(next.Result);
         }
         finally
         {
@@ -277,7 +314,10 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
     private void Record(string name, AcceptPauseEventArgs e)
     {
         lock (_gate)
+        {
             _events.Add((name, e));
+            Monitor.PulseAll(_gate);
+        }
     }
 
     private List<AcceptPauseEventArgs> Events(string name)
@@ -305,21 +345,40 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
     }
 
     /// <summary>Connects through the ring (needs no descriptor); the connection waits in the listen backlog.</summary>
-    private void Connect(int client)
+    private void Connect(int client) => Assert.True(TryConnect(client));
+
+    /// <summary>As <see cref="Connect"/>, without throwing (for use while out of descriptors).</summary>
+    private bool TryConnect(int client)
     {
-        var connect = _ring.Connect(client, _endPoint);
-        Assert.True(connect.Wait(Limit));
-        Assert.Equal(0, connect.Result);
+        try
+        {
+            var connect = _ring.Connect(client, _endPoint);
+            return connect.Wait(OutLimit) && connect.Result == 0;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
     }
 
-    private static bool WaitUntil(Func<bool> condition, TimeSpan limit)
+    /// <summary>
+    /// Waits for <paramref name="condition"/>, checked when an event is recorded or the
+    /// enumeration's step completes (and every 50 ms): no busy loop, whose hot code would have the
+    /// runtime start a thread to recompile it — impossible while out of descriptors.
+    /// </summary>
+    private bool WaitUntil(Func<bool> condition, TimeSpan limit, Task? step = null)
     {
+        step?.ContinueWith(static (_, gate) => { lock (gate!) Monitor.PulseAll(gate); }, _gate, TaskContinuationOptions.ExecuteSynchronously);
         var end = Environment.TickCount64 + (long)limit.TotalMilliseconds;
-        while (!condition())
+        lock (_gate)
         {
-            if (Environment.TickCount64 >= end)
-                return false;
-            Thread.Sleep(5);
+            while (!condition())
+            {
+                var left = end - Environment.TickCount64;
+                if (left <= 0)
+                    return false;
+                Monitor.Wait(_gate, (int)Math.Min(left, 50));
+            }
         }
         return true;
     }
