@@ -2,7 +2,6 @@ using System.Net;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
-using Uring.Bindings;
 
 namespace Uring.AspNetCore;
 
@@ -12,8 +11,7 @@ namespace Uring.AspNetCore;
 /// </summary>
 internal sealed class UringConnectionListener : IConnectionListener
 {
-    private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromMilliseconds(500);
+    private static readonly AcceptBackoff AcceptBackoff = new() { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(500) };
 
     private readonly UringTransportFactory _factory;
     private readonly RingGroup _rings;
@@ -83,30 +81,19 @@ internal sealed class UringConnectionListener : IConnectionListener
     {
         var ring = _rings[index];
         var token = _unbind.Token;
-        var backoff = MinAcceptBackoff;
         try
         {
             await ring.SwitchToOwnerThread();
-            while (!token.IsCancellationRequested)
+            // Out of descriptors or memory, accepting pauses (a back-off on the ring) until connections close.
+            var accept = ring.AcceptMultishotResilient(_listenFd, AcceptBackoff);
+            accept.Paused += LogAcceptPause;
+            accept.RetryFailed += LogAcceptPause;
+            await foreach (var fd in accept.WithCancellation(token))
             {
-                try
-                {
-                    await foreach (var fd in ring.AcceptMultishot(_listenFd).WithCancellation(token))
-                    {
-                        backoff = MinAcceptBackoff;
-                        if (!_accepted.Writer.TryWrite((fd, index)))
-                            NetSocket.Close(fd);
-                    }
-                    return; // the listening socket was shut down
-                }
-                catch (UringIOException e) when (e.Errno is LinuxErrno.EMFILE or LinuxErrno.ENFILE or LinuxErrno.ENOBUFS or LinuxErrno.ENOMEM)
-                {
-                    // Out of descriptors or memory: wait for connections to close, then accept again.
-                    _logger.LogWarning("Accepting on {EndPoint} paused for {Backoff} ms: {Error}", EndPoint, backoff.TotalMilliseconds, e.Message);
-                }
-                await ring.Timeout(backoff, cancellationToken: token);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxAcceptBackoff.Ticks));
+                if (!_accepted.Writer.TryWrite((fd, index)))
+                    NetSocket.Close(fd);
             }
+            // the listening socket was shut down
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -119,4 +106,7 @@ internal sealed class UringConnectionListener : IConnectionListener
             _logger.LogError(e, "Accepting on {EndPoint} failed.", EndPoint);
         }
     }
+
+    private void LogAcceptPause(object? sender, AcceptPauseEventArgs e) =>
+        _logger.LogWarning("Accepting on {EndPoint} paused for {Backoff} ms: {Error}", EndPoint, e.Backoff.TotalMilliseconds, e.Error.Message);
 }

@@ -21,6 +21,9 @@ internal static unsafe partial class Native
     public static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial int shutdown(int fd, int how);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 
     [LibraryImport("libc", SetLastError = true)]

@@ -16,10 +16,10 @@ namespace Uring.Cli.Serving;
 /// is out of descriptors: .NET's runtime creates a pipe for every thread it starts, so
 /// <c>Task.Run</c> or a thread-pool timer then fails (Thread.StartCore reports the failed
 /// pipe2 as an OutOfMemoryException). Timers are ring timeouts; stopping is polled.</para>
-/// <para><b>Out of descriptors.</b> EMFILE/ENFILE (or ENOBUFS/ENOMEM) end the multishot
-/// accept. The server says so once on stderr, keeps serving its connections, and re-arms the
-/// accept after a back-off (10 ms doubling to 250 ms; a closing connection cuts it short).
-/// Clients wait in the listen backlog meanwhile.</para>
+/// <para><b>Out of descriptors.</b> EMFILE/ENFILE (or ENOBUFS/ENOMEM) pause the accept
+/// (<see cref="ResilientAccept"/>: re-armed after a back-off of 10 ms doubling to 250 ms; a
+/// closing connection cuts it short). The server says so on stderr (at most once a minute) and
+/// keeps serving its connections; clients wait in the listen backlog meanwhile.</para>
 /// <para><b>Fair buffers.</b> A connection receives either with one-shot buffer-select receives
 /// (<see cref="ReceiveAsync"/>), so it holds at most one ring buffer and asks for the next data
 /// only after it has dealt with the last; or with a bounded multishot receive
@@ -32,10 +32,9 @@ namespace Uring.Cli.Serving;
 /// </remarks>
 internal abstract class RingServer(ServerSettings settings, TextWriter log, string threadName)
 {
-    private const int ENOMEM = LinuxErrno.ENOMEM, ENFILE = LinuxErrno.ENFILE, EMFILE = LinuxErrno.EMFILE, ENOBUFS = LinuxErrno.ENOBUFS;
+    private const int ENOBUFS = LinuxErrno.ENOBUFS;
     private static readonly TimeSpan WatchdogTick = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MinAcceptBackoff = TimeSpan.FromMilliseconds(10);
-    private static readonly TimeSpan MaxAcceptBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly AcceptBackoff AcceptBackoff = new() { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(250) };
     private static readonly TimeSpan AcceptReportInterval = TimeSpan.FromMinutes(1);
 
     private readonly List<Connection> _connections = new();
@@ -44,12 +43,9 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     private int _listener = -1;
     private bool _stopping;
 
-    // Accepting paused for lack of descriptors (or memory).
-    private bool _acceptPaused, _pauseReported;
-    private long _pauseStartedAt, _lastPauseReport = long.MinValue / 2;
-    private int _pauseFailures;
-    private CancelableFuture<bool> _backoff;
-    private bool _backoffPending;
+    private ResilientAccept? _accept;
+    private bool _pauseReported; // the current pause was said on stderr
+    private long _lastPauseReport = long.MinValue / 2;
 
     protected ServerSettings Settings { get; } = settings;
 
@@ -110,72 +106,35 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 
     private async Task AcceptLoopAsync()
     {
-        var backoff = MinAcceptBackoff;
-        while (!_stopping)
+        _accept = Ring.AcceptMultishotResilient(_listener, AcceptBackoff);
+        _accept.Paused += OnAcceptPaused;
+        _accept.Resumed += OnAcceptResumed;
+        try
         {
-            try
-            {
-                await foreach (var fd in Ring.AcceptMultishot(_listener).WithCancellation(_acceptStop.Token))
-                {
-                    if (_acceptPaused)
-                        EndAcceptPause();
-                    backoff = MinAcceptBackoff;
-                    StartConnection(fd);
-                }
-                return; // the listener was shut down
-            }
-            catch (OperationCanceledException) when (_stopping)
-            {
-                return;
-            }
-            catch (UringIOException e) when (e.Errno is EMFILE or ENFILE or ENOBUFS or ENOMEM)
-            {
-                NoteAcceptFailure(e);
-            }
-
-            // Back off on the ring (no thread, no descriptor needed); a closing connection cuts it short.
-            _backoff = Ring.Timeout(backoff);
-            _backoffPending = true;
-            try
-            {
-                await _backoff;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (RingDisposedException)
-            {
-                return;
-            }
-            finally
-            {
-                _backoffPending = false;
-            }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxAcceptBackoff.Ticks));
+            await foreach (var fd in _accept.WithCancellation(_acceptStop.Token))
+                StartConnection(fd);
+            // the listener was shut down
+        }
+        catch (OperationCanceledException) when (_stopping)
+        {
         }
     }
 
-    private void NoteAcceptFailure(UringIOException e)
+    private void OnAcceptPaused(object? sender, AcceptPauseEventArgs e)
     {
-        _pauseFailures++;
-        if (_acceptPaused)
-            return;
-        _acceptPaused = true;
-        _pauseFailures = 1;
-        _pauseStartedAt = Environment.TickCount64;
-        _pauseReported = _pauseStartedAt - _lastPauseReport >= (long)AcceptReportInterval.TotalMilliseconds;
+        var now = Environment.TickCount64;
+        _pauseReported = now - _lastPauseReport >= (long)AcceptReportInterval.TotalMilliseconds;
         if (!_pauseReported)
             return;
-        _lastPauseReport = _pauseStartedAt;
-        Log($"uring serve: cannot accept connections: {Marshal.GetPInvokeErrorMessage(e.Errno)} ({e.ErrnoName}); " +
+        _lastPauseReport = now;
+        Log($"uring serve: cannot accept connections: {Marshal.GetPInvokeErrorMessage(e.Error.Errno)} ({e.Error.ErrnoName}); " +
             $"serving the {_connections.Count} open connections and retrying, new ones wait in the listen backlog (said at most once a minute)");
     }
 
-    private void EndAcceptPause()
+    private void OnAcceptResumed(object? sender, AcceptPauseEventArgs e)
     {
-        _acceptPaused = false;
         if (_pauseReported)
-            Log($"uring serve: accepting connections again after {(Environment.TickCount64 - _pauseStartedAt) / 1000.0:F1} s ({_pauseFailures} failed attempts)");
+            Log($"uring serve: accepting connections again after {e.PausedFor.TotalSeconds:F1} s ({e.FailedAttempts} failed attempts)");
     }
 
     private void StartConnection(int fd)
@@ -224,11 +183,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         NetSocket.Close(connection.Fd);
         connection.StreamStop?.Dispose();
         OnClosed(connection);
-        if (_acceptPaused && _backoffPending)
-        {
-            _backoffPending = false;
-            CancelQuietly(_backoff); // a descriptor is free: retry the accept now
-        }
+        _accept?.RetryNow(); // a descriptor is free: if accepting is paused, try again now
     }
 
     // ------------------------------------------------------------------ watchdog
@@ -268,12 +223,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
     private void BeginStop()
     {
         _stopping = true;
-        _acceptStop.Cancel(); // on the loop thread: the accept stream ends there
-        if (_backoffPending)
-        {
-            _backoffPending = false;
-            CancelQuietly(_backoff);
-        }
+        _acceptStop.Cancel(); // on the loop thread: the accept stream (and a back-off it waits out) ends there
     }
 
     /// <summary>A connection's deadline passed while it waited (loop thread). True when the server

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 using Uring.Bindings;
@@ -30,7 +31,8 @@ internal enum MultishotNext
 {
     Rearm,
     End,
-    WaitForBuffers,
+    /// <summary>Re-arm later: <see cref="MultishotStream{T}.Park"/> says when.</summary>
+    Park,
 }
 
 /// <summary>
@@ -65,6 +67,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     private bool _pausing; // a cancel went out because the queue reached the bound: the last CQE pauses, not ends
     private bool _paused;  // no request armed, for backpressure: the consumer's next takes re-arm
     private Exception? _error, _stopError;
+    private Action? _resume; // Resume, as a delegate made once
 
     private readonly FileDescriptor _file;
     private SafeHandle? _fileReference; // a handle stays referenced from the first arming to the end of the stream
@@ -124,8 +127,30 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
     /// <summary>Gives back an item nobody will consume (close an fd, return a buffer).</summary>
     protected abstract void Release(T item);
 
-    /// <summary>Registers <paramref name="resume"/> to run when a buffer is back; false when it should resume at once (one already is).</summary>
-    protected virtual bool ParkUntilBuffersReturn(Action resume) => false;
+    /// <summary>
+    /// After <see cref="MultishotNext.Park"/>: registers <paramref name="resume"/> to run when the
+    /// stream may arm again (a buffer is back, a back-off is over); false when it should re-arm at
+    /// once. A stream that stops meanwhile ignores the call.
+    /// </summary>
+    protected virtual bool Park(Action resume) => false;
+
+    /// <summary>The stream is asked to stop (its token, <see cref="DisposeAsync"/>, or <see cref="StopWith"/>); called once, outside the stream's lock.</summary>
+    protected virtual void OnStopping()
+    {
+    }
+
+    /// <summary>True once the stream has ended (its consumer sees the end, or the error, after the queued items).</summary>
+    internal bool IsFinished
+    {
+        get
+        {
+            lock (_gate)
+                return _finished;
+        }
+    }
+
+    /// <summary>Stops the stream with <paramref name="error"/>: the consumer gets it instead of the next item.</summary>
+    protected void StopWith(Exception error) => Stop(error);
 
     public ValueTask<bool> MoveNextAsync()
     {
@@ -317,7 +342,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
                 MarkArmed();
                 rearm = true;
             }
-            else if (next == MultishotNext.WaitForBuffers)
+            else if (next == MultishotNext.Park)
             {
                 park = _parked = true;
             }
@@ -326,7 +351,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             Arm();
         else if (park)
         {
-            if (!ParkUntilBuffersReturn(Resume))
+            if (!Park(_resume ??= Resume))
                 Resume();
         }
         else
@@ -376,6 +401,7 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             arming = Armings;
             _parked = false;
         }
+        OnStopping();
         if (!armed)
         {
             Finish(error);
@@ -438,16 +464,59 @@ internal sealed class MultishotEnumerable<T>(Func<CancellationToken, MultishotSt
 }
 
 /// <summary>IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT: one fd per CQE.</summary>
+/// <remarks>
+/// With a <see cref="ResilientAccept"/> policy, a last CQE with EMFILE, ENFILE, ENOBUFS or ENOMEM
+/// parks the stream instead of ending it: a ring timeout (no thread, no descriptor) runs for the
+/// back-off, and its CQE — or its cancellation by <see cref="RetryNow"/> — re-arms the request.
+/// The pause state is touched by the thread that reaps the CQEs; only the pending timeout is
+/// shared with <see cref="RetryNow"/> and a stop, under <see cref="_backoffGate"/>.
+/// </remarks>
 internal sealed unsafe class MultishotAccept : MultishotStream<int>
 {
     private const int ECONNABORTED = 103, EINTR = 4, EAGAIN = 11, EINVAL = 22;
-    private MultishotAccept(Ring ring, FileDescriptor listenFd, CancellationToken token)
+    private readonly ResilientAccept? _policy;
+    private readonly TimeSpan _initialDelay, _maximumDelay;
+
+    // Pause state (the reaping thread).
+    private TimeSpan _delay;            // the next back-off
+    private bool _paused;               // accepting failed for want of resources, and has not succeeded since
+    private int _failedAttempts;
+    private long _pausedSince;          // Stopwatch timestamp of the pause's first failure
+    private int _lastErrno;
+    private Action? _resume;            // the stream's re-arm, given by Park
+    private Action? _onBackoffOver;     // OnBackoffOver, as a delegate made once
+    private ValueTask<bool> _backoffWait;
+
+    // The pending back-off timeout, shared with RetryNow and a stop.
+    private readonly Lock _backoffGate = new();
+    private CancelableFuture<bool> _backoff;
+    private volatile bool _backoffPending;
+
+    private MultishotAccept(Ring ring, FileDescriptor listenFd, ResilientAccept? policy, CancellationToken token)
         : base(ring, io_uring_op.IORING_OP_ACCEPT, listenFd, token)
     {
+        _policy = policy;
+        if (policy is not null)
+        {
+            _initialDelay = policy.InitialBackoff;
+            _maximumDelay = policy.MaximumBackoff;
+            _delay = _initialDelay;
+        }
     }
 
     /// <summary>The stream behind <see cref="Ring.AcceptMultishot"/>; each enumeration arms its own request.</summary>
     internal static IAsyncEnumerable<int> Open(Ring ring, FileDescriptor listenFd)
+    {
+        CheckListener(ring, listenFd);
+        return new MultishotEnumerable<int>(ct => new MultishotAccept(ring, listenFd, null, ct));
+    }
+
+    /// <summary>A stream for <paramref name="policy"/> (see <see cref="ResilientAccept.GetAsyncEnumerator"/>).</summary>
+    internal static MultishotAccept Create(Ring ring, FileDescriptor listenFd, ResilientAccept policy, CancellationToken token) =>
+        new(ring, listenFd, policy, token);
+
+    /// <summary>Refuses what is not a listening socket, so that a later EINVAL can only mean that the listener was shut down.</summary>
+    internal static void CheckListener(Ring ring, FileDescriptor listenFd)
     {
         listenFd.Check(nameof(listenFd), allowRegistered: false);
         SafeHandle? reference = null;
@@ -455,7 +524,6 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         var fd = listenFd.Acquire(ring, ref flags, ref reference, nameof(listenFd));
         try
         {
-            // Checked here so that a later EINVAL can only mean that the listener was shut down.
             if (!SocketNative.IsListening(fd))
                 throw new ArgumentException($"fd {fd} is not a listening socket.", nameof(listenFd));
             ring.CheckCanStart(io_uring_op.IORING_OP_ACCEPT);
@@ -464,8 +532,10 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         {
             FileDescriptor.Release(ref reference);
         }
-        return new MultishotEnumerable<int>(ct => new MultishotAccept(ring, listenFd, ct));
     }
+
+    /// <summary>True while accepting is paused for want of descriptors or memory.</summary>
+    internal bool IsPaused => Volatile.Read(ref _paused);
 
     internal override void Prepare(io_uring_sqe* sqe) =>
         Liburing.io_uring_prep_multishot_accept(sqe, Fd, null, null, SocketNative.SOCK_CLOEXEC);
@@ -475,16 +545,125 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         error = null;
         if (res >= 0)
         {
+            var handlerError = _policy is null ? null : NoteAccepted();
             Deliver(res);
+            if (handlerError is not null)
+                StopWith(handlerError);
             return MultishotNext.Rearm;
         }
         if (res is -ECONNABORTED or -EINTR or -EAGAIN)
             return MultishotNext.Rearm; // one failed handshake does not end the listener
         if (res == -EINVAL && last)
             return MultishotNext.End; // the listener was shut down (it was listening when the stream was created)
+        if (_policy is not null && last && ResilientAccept.IsLackOfResources(-res))
+        {
+            error = NoteFailure(-res);
+            return error is null ? MultishotNext.Park : MultishotNext.End;
+        }
         error = new UringIOException(-res, Opcode, "multishot accept");
         return MultishotNext.End;
     }
+
+    /// <summary>An fd came: the back-off starts over, and a pause ends. Returns what a handler threw.</summary>
+    private Exception? NoteAccepted()
+    {
+        _delay = _initialDelay;
+        if (!_paused)
+            return null;
+        Volatile.Write(ref _paused, false);
+        return _policy!.OnResumed(_lastErrno, Stopwatch.GetElapsedTime(_pausedSince), _failedAttempts);
+    }
+
+    /// <summary>The kernel ended the request for want of resources: a pause begins, or goes on. Returns what a handler threw.</summary>
+    private Exception? NoteFailure(int errno)
+    {
+        _lastErrno = errno;
+        if (_paused)
+        {
+            _failedAttempts++;
+            return _policy!.OnRetryFailed(errno, _delay, Stopwatch.GetElapsedTime(_pausedSince), _failedAttempts);
+        }
+        _pausedSince = Stopwatch.GetTimestamp();
+        _failedAttempts = 1;
+        Volatile.Write(ref _paused, true);
+        return _policy!.OnPaused(errno, _delay, _failedAttempts);
+    }
+
+    /// <summary>Waits out the back-off on a ring timeout, then re-arms through <paramref name="resume"/>.</summary>
+    protected override bool Park(Action resume)
+    {
+        if (_policy is null)
+            return false;
+        _resume = resume;
+        CancelableFuture<bool> timer;
+        try
+        {
+            timer = Ring.Timeout(_delay);
+        }
+        catch (Exception e) when (e is RingDisposedException or ObjectDisposedException)
+        {
+            return false; // re-arming fails the same way and ends the stream
+        }
+        lock (_backoffGate)
+        {
+            _backoff = timer;
+            _backoffPending = true;
+        }
+        _backoffWait = timer.AsValueTask();
+        _backoffWait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBackoffOver ??= OnBackoffOver);
+        return true;
+    }
+
+    /// <summary>The back-off's timeout completed: it fired, or <see cref="RetryNow"/> or a stop cancelled it.</summary>
+    private void OnBackoffOver()
+    {
+        lock (_backoffGate)
+        {
+            _backoffPending = false;
+            _backoff = default;
+        }
+        var wait = _backoffWait;
+        _backoffWait = default;
+        try
+        {
+            wait.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            // cut short by RetryNow (or the stream stopping: then the re-arm below does nothing)
+        }
+        catch (RingDisposedException)
+        {
+            // the re-arm below fails the same way and ends the stream
+        }
+        _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, _maximumDelay.Ticks));
+        _resume!();
+    }
+
+    /// <summary>Ends a pending back-off now: the request is re-armed at once. Nothing happens when none is pending.</summary>
+    internal void RetryNow()
+    {
+        if (!_backoffPending)
+            return;
+        CancelableFuture<bool> timer;
+        lock (_backoffGate)
+        {
+            if (!_backoffPending)
+                return;
+            _backoffPending = false;
+            timer = _backoff;
+        }
+        try
+        {
+            _ = timer.Cancel(); // the timeout's own CQE (cancelled, or fired first) re-arms
+        }
+        catch (Exception e) when (e is InvalidOperationException or RingDisposedException)
+        {
+            // it completed meanwhile (the version moved on), or the ring is going away
+        }
+    }
+
+    protected override void OnStopping() => RetryNow(); // the timeout goes; its CQE finds the stream stopped
 
     protected override void Release(int fd) => LibC.close(fd);
 }
@@ -577,7 +756,7 @@ internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
                 return MultishotNext.End;
             }
             _buffers.NoteEnobufs();
-            return MultishotNext.WaitForBuffers;
+            return MultishotNext.Park;
         }
         if (res == -Errno.EINVAL && last && _byteLimitSent)
         {
@@ -590,7 +769,7 @@ internal sealed unsafe class MultishotReceive : MultishotStream<ProvidedBuffer>
         return last ? MultishotNext.End : MultishotNext.Rearm;
     }
 
-    protected override bool ParkUntilBuffersReturn(Action resume) => _buffers.WhenBufferReturned(resume);
+    protected override bool Park(Action resume) => _buffers.WhenBufferReturned(resume);
 
     protected override void Release(ProvidedBuffer item) => item.Dispose();
 }
