@@ -144,6 +144,17 @@ internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IT
     /// pool (asynchronous continuations), or here under its execution context.</summary>
     private void Dispatch()
     {
+        if (_schedulingContext is null && !_asyncContinuations)
+        {
+            InvokeUnderExecutionContext(); // the common case: inline, where the CQE was reaped
+            return;
+        }
+        DispatchElsewhere();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void DispatchElsewhere()
+    {
         switch (_schedulingContext)
         {
             case SynchronizationContext context:
@@ -154,10 +165,7 @@ internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IT
                     CancellationToken.None, TaskCreationOptions.DenyChildAttach, scheduler);
                 return;
         }
-        if (_asyncContinuations)
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        else
-            InvokeUnderExecutionContext();
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     void IThreadPoolWorkItem.Execute() => InvokeUnderExecutionContext();
@@ -207,7 +215,8 @@ internal abstract unsafe class Operation<T> : Operation, IValueTaskSource<T>, IT
             Refuse(continuation, null, executionContext);
             return;
         }
-        _executionContext = executionContext;
+        if (executionContext is not null)
+            _executionContext = executionContext; // (null since the object was recycled)
         if (continueOnCapturedContext)
             _schedulingContext = CaptureSchedulingContext();
         Register(continuation, null);

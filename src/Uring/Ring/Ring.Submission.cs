@@ -153,11 +153,14 @@ public sealed unsafe partial class Ring
 
     private void SubmitOnOwnerThread(Operation head)
     {
-        for (var o = head; o is not null; o = o.NextInChain)
+        var o = head;
+        do
         {
             Volatile.Write(ref o.Stage, Operation.StageQueued);
             o.SubmittedByOwner = true;
+            o = o.NextInChain;
         }
+        while (o is not null);
         if (Volatile.Read(ref _lifecycle) == Running)
         {
             if (_backlog.Count > 0 || !TryPrepare(head))
@@ -204,7 +207,7 @@ public sealed unsafe partial class Ring
         }
 
         // A cancel is never cancelled itself (ResolvesBeforePrepare marks cancels).
-        if (!head.ResolvesBeforePrepare && AnyCancelRequested(head))
+        if (!head.ResolvesBeforePrepare && (head.IsCancelRequested || (count > 1 && AnyCancelRequested(head))))
         {
             // Cancelled while still queued: the kernel never sees it (nor the rest of its chain).
             for (var op = head; op is not null;)
