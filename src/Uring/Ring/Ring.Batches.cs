@@ -92,9 +92,7 @@ public sealed unsafe partial class Ring
         }
         VectorState.ZeroUpper();
         _enterCalls++;
-        var r = Liburing.io_uring_submit_and_wait(_ring, (uint)Math.Max(1, wanted));
-        if (r < 0 && r != -Errno.EINTR && r != -Errno.EBUSY && r != -Errno.EAGAIN && r != -Errno.ETIME)
-            throw new UringIOException(-r, "io_uring_submit_and_wait");
+        CheckEnter(Liburing.io_uring_submit_and_wait(_ring, (uint)Math.Max(1, wanted)), "io_uring_submit_and_wait");
         var taken = TakeFromCq(batch, into);
         Reap();
         return taken;
@@ -121,11 +119,7 @@ public sealed unsafe partial class Ring
                 continue;
             }
             EnsurePendingCapacity(1);
-            var at = (_pendingHead + _pendingCount) & (_pendingUserData.Length - 1);
-            _pendingUserData[at] = userData;
-            _pendingResults[at] = cqe->res;
-            _pendingFlags[at] = cqe->flags;
-            _pendingCount++;
+            AppendPending(cqe);
         }
         Volatile.Write(ref *cq->khead, head + i);
         return taken;

@@ -70,18 +70,20 @@ public sealed unsafe partial class Ring
         EnsurePendingCapacity(n);
         var mask = cq->ring_mask;
         var cqes = cq->cqes;
-        var pendingMask = _pendingUserData.Length - 1;
         for (var i = 0; i < n; i++)
-        {
-            var cqe = cqes + ((head + (uint)i) & mask);
-            var at = (_pendingHead + _pendingCount) & pendingMask;
-            _pendingUserData[at] = cqe->user_data;
-            _pendingResults[at] = cqe->res;
-            _pendingFlags[at] = cqe->flags;
-            _pendingCount++;
-        }
+            AppendPending(cqes + ((head + (uint)i) & mask));
         Volatile.Write(ref *cq->khead, head + (uint)n);
         return n;
+    }
+
+    /// <summary>Copies <paramref name="cqe"/> to the end of the pending list (room made beforehand: <see cref="EnsurePendingCapacity"/>).</summary>
+    private void AppendPending(io_uring_cqe* cqe)
+    {
+        var at = (_pendingHead + _pendingCount) & (_pendingUserData.Length - 1);
+        _pendingUserData[at] = cqe->user_data;
+        _pendingResults[at] = cqe->res;
+        _pendingFlags[at] = cqe->flags;
+        _pendingCount++;
     }
 
     private void EnsurePendingCapacity(int extra)
