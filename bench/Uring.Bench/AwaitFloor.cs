@@ -45,20 +45,12 @@ internal sealed class AwaitFloor : INopCase
     public unsafe AwaitFloor(int inFlight)
     {
         _inFlight = inFlight;
-        var ring = (io_uring*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(io_uring));
-        var ret = Liburing.io_uring_queue_init(256, ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
-        if (ret < 0)
-        {
-            System.Runtime.InteropServices.NativeMemory.Free(ring);
-            throw new InvalidOperationException($"io_uring_queue_init: {ret}");
-        }
-        s_ring = ring;
+        s_ring = RawRing.Create();
     }
 
     public unsafe void Dispose()
     {
-        Liburing.io_uring_queue_exit(s_ring);
-        System.Runtime.InteropServices.NativeMemory.Free(s_ring);
+        RawRing.Destroy(s_ring);
         s_ring = null;
     }
 

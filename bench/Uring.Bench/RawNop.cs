@@ -12,13 +12,7 @@ internal sealed unsafe class RawNop : INopCase
     public RawNop(int batch)
     {
         _batch = batch;
-        _ring = (io_uring*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(io_uring));
-        var ret = Liburing.io_uring_queue_init(256, _ring, Constants.IORING_SETUP_SINGLE_ISSUER | Constants.IORING_SETUP_DEFER_TASKRUN);
-        if (ret < 0)
-        {
-            System.Runtime.InteropServices.NativeMemory.Free(_ring);
-            throw new InvalidOperationException($"io_uring_queue_init: {ret}");
-        }
+        _ring = RawRing.Create();
     }
 
     public long Run(long goal)
@@ -52,9 +46,5 @@ internal sealed unsafe class RawNop : INopCase
         return done;
     }
 
-    public void Dispose()
-    {
-        Liburing.io_uring_queue_exit(_ring);
-        System.Runtime.InteropServices.NativeMemory.Free(_ring);
-    }
+    public void Dispose() => RawRing.Destroy(_ring);
 }
