@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 
 namespace Uring.Tests;
 
@@ -20,7 +19,7 @@ namespace Uring.Tests;
 /// blocking wait, and clients connect through the ring with sockets made beforehand.
 /// </remarks>
 [Collection(SerialCollection.Name)]
-public sealed unsafe class ResilientAcceptTests : IDisposable
+public sealed class ResilientAcceptTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
@@ -66,7 +65,7 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
             Task<bool> next;
             bool connected, retried, endedWhileOut, pausedWhileOut, acceptedInTime;
             List<AcceptPauseEventArgs> pausedEvents, retries, resumedWhileOut;
-            using (var exhaustion = new NoDescriptorsLeft())
+            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
             {
                 next = enumerator.MoveNextAsync().AsTask();
                 connected = TryConnect(client);
@@ -144,7 +143,7 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
         {
             Task<bool> next;
             bool connected, paused, acceptedDuringBackoff, pausedAfterFree, acceptedAfterRetry;
-            using (var exhaustion = new NoDescriptorsLeft())
+            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
             {
                 next = enumerator.MoveNextAsync().AsTask();
                 connected = TryConnect(client);
@@ -209,7 +208,7 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
             Task<bool> next;
             bool connected, paused, ended, timeoutGone;
             int inFlightWhilePaused;
-            using (new NoDescriptorsLeft())
+            using (new NoDescriptorsLeft(spare: 1))
             {
                 next = enumerator.MoveNextAsync().AsTask();
                 connected = TryConnect(client);
@@ -258,7 +257,7 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
             Task<bool> next;
             bool paused, ended;
             int shutdown;
-            using (var exhaustion = new NoDescriptorsLeft())
+            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
             {
                 next = enumerator.MoveNextAsync().AsTask();
                 paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
@@ -381,51 +380,5 @@ public sealed unsafe class ResilientAcceptTests : IDisposable
             }
         }
         return true;
-    }
-
-    /// <summary>Lowers the soft RLIMIT_NOFILE to just above the highest open descriptor and fills every free number below it; Dispose undoes both.</summary>
-    private sealed class NoDescriptorsLeft : IDisposable
-    {
-        private readonly ulong _savedCurrent, _savedMaximum;
-        private readonly List<int> _filler = new();
-
-        public NoDescriptorsLeft(bool exhaust = true)
-        {
-            var limits = stackalloc ulong[2];
-            Assert.Equal(0, Native.getrlimit(Native.RLIMIT_NOFILE, limits));
-            (_savedCurrent, _savedMaximum) = (limits[0], limits[1]);
-            var highest = Directory.GetFiles("/proc/self/fd").Select(p => int.Parse(Path.GetFileName(p))).Max();
-            if (!exhaust)
-                return;
-            limits[0] = (ulong)highest + 2; // so that there is at least one filler to free
-            Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, limits));
-            while (_filler.Count < 100_000)
-            {
-                var fd = Native.eventfd(0, Native.O_CLOEXEC);
-                if (fd < 0)
-                {
-                    Assert.Equal(24, Marshal.GetLastPInvokeError()); // EMFILE: every number below the limit is taken
-                    break;
-                }
-                _filler.Add(fd);
-            }
-        }
-
-        /// <summary>Closes <paramref name="count"/> of the filling descriptors.</summary>
-        public void Free(int count)
-        {
-            for (var i = 0; i < count && _filler.Count > 0; i++)
-            {
-                Native.close(_filler[^1]);
-                _filler.RemoveAt(_filler.Count - 1);
-            }
-        }
-
-        public void Dispose()
-        {
-            Free(_filler.Count);
-            var limits = stackalloc ulong[2] { _savedCurrent, _savedMaximum };
-            Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, limits));
-        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Uring.Tests;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Uring.Tests;
 /// for the length of one constructor call, so it runs alone (the serial collection).
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed unsafe class RingOutOfDescriptorsTests
+public sealed class RingOutOfDescriptorsTests
 {
     [Theory]
     [InlineData(RingThreading.DedicatedThread)]
@@ -46,31 +44,7 @@ public sealed unsafe class RingOutOfDescriptorsTests
 
     private static Exception? WithNoDescriptorLeft(Func<Exception?> action)
     {
-        var saved = stackalloc ulong[2];
-        Assert.Equal(0, Native.getrlimit(Native.RLIMIT_NOFILE, saved));
-        var highest = Directory.GetFiles("/proc/self/fd").Select(p => int.Parse(Path.GetFileName(p))).Max();
-        var filler = new List<int>();
-        var lowered = stackalloc ulong[2] { (ulong)highest + 1, saved[1] };
-        Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, lowered));
-        try
-        {
-            while (filler.Count < 100_000)
-            {
-                var fd = Native.eventfd(0, Native.O_CLOEXEC);
-                if (fd < 0)
-                {
-                    Assert.Equal(24, Marshal.GetLastPInvokeError()); // EMFILE: every number below the limit is taken
-                    break;
-                }
-                filler.Add(fd);
-            }
+        using (new NoDescriptorsLeft())
             return action();
-        }
-        finally
-        {
-            foreach (var fd in filler)
-                Native.close(fd);
-            Assert.Equal(0, Native.setrlimit(Native.RLIMIT_NOFILE, saved));
-        }
     }
 }
