@@ -358,7 +358,8 @@ internal abstract class MultishotStream<T> : MultishotOperation, IAsyncEnumerato
             Finish(error);
     }
 
-    private void Resume()
+    /// <summary>Re-arms a parked stream (what <see cref="Park"/>'s callback does); nothing when it is not parked or is stopping.</summary>
+    protected void Resume()
     {
         lock (_gate)
         {
@@ -479,11 +480,10 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
 
     // Pause state (the reaping thread).
     private TimeSpan _delay;            // the next back-off
-    private bool _paused;               // accepting failed for want of resources, and has not succeeded since
+    private bool _outOfResources;       // accepting failed for want of resources, and has not succeeded since
     private int _failedAttempts;
     private long _pausedSince;          // Stopwatch timestamp of the pause's first failure
     private int _lastErrno;
-    private Action? _resume;            // the stream's re-arm, given by Park
     private Action? _onBackoffOver;     // OnBackoffOver, as a delegate made once
     private ValueTask<bool> _backoffWait;
 
@@ -535,7 +535,7 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
     }
 
     /// <summary>True while accepting is paused for want of descriptors or memory.</summary>
-    internal bool IsPaused => Volatile.Read(ref _paused);
+    internal bool IsPaused => Volatile.Read(ref _outOfResources);
 
     internal override void Prepare(io_uring_sqe* sqe) =>
         Liburing.io_uring_prep_multishot_accept(sqe, Fd, null, null, SocketNative.SOCK_CLOEXEC);
@@ -568,9 +568,9 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
     private Exception? NoteAccepted()
     {
         _delay = _initialDelay;
-        if (!_paused)
+        if (!_outOfResources)
             return null;
-        Volatile.Write(ref _paused, false);
+        Volatile.Write(ref _outOfResources, false);
         return _policy!.OnResumed(_lastErrno, Stopwatch.GetElapsedTime(_pausedSince), _failedAttempts);
     }
 
@@ -578,14 +578,14 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
     private Exception? NoteFailure(int errno)
     {
         _lastErrno = errno;
-        if (_paused)
+        if (_outOfResources)
         {
             _failedAttempts++;
             return _policy!.OnRetryFailed(errno, _delay, Stopwatch.GetElapsedTime(_pausedSince), _failedAttempts);
         }
         _pausedSince = Stopwatch.GetTimestamp();
         _failedAttempts = 1;
-        Volatile.Write(ref _paused, true);
+        Volatile.Write(ref _outOfResources, true);
         return _policy!.OnPaused(errno, _delay, _failedAttempts);
     }
 
@@ -594,7 +594,6 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
     {
         if (_policy is null)
             return false;
-        _resume = resume;
         CancelableFuture<bool> timer;
         try
         {
@@ -637,7 +636,7 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
             // the re-arm below fails the same way and ends the stream
         }
         _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, _maximumDelay.Ticks));
-        _resume!();
+        Resume();
     }
 
     /// <summary>Ends a pending back-off now: the request is re-armed at once. Nothing happens when none is pending.</summary>
