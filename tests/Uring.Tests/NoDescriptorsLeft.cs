@@ -13,12 +13,15 @@ namespace Uring.Tests;
 /// <para><b>Keep the stretch short.</b> While it lasts the runtime cannot start a thread (it opens
 /// a pipe for each), and when its thread pool has to — work queued while every worker is busy,
 /// checked every 500 ms — the process aborts with "Out of memory.", taking the test host with it.
-/// So the constructor first makes sure that the pool has idle workers, and every wait while out of
+/// So filling first makes sure that the pool has idle workers, and every wait while out of
 /// descriptors is bounded by <see cref="TimeLeft"/>, one budget for the whole stretch (a few seconds
 /// at most: idle workers retire after 20 s). A test that is still waiting when the budget is spent
-/// has failed; it leaves the block, and asserts once descriptors are back.</para>
-/// <para>The budget is not enforced here — nothing could, without a thread — but by the waits
-/// that use it.</para>
+/// has failed; it leaves the block, and asserts once descriptors are back. The budget is not
+/// enforced here — nothing could, without a thread — but by the waits that use it.</para>
+/// <para><b>Requests armed earlier.</b> The kernel reads RLIMIT_NOFILE for an io_uring accept when
+/// the request is prepared, so an accept armed before the limit was lowered goes on accepting above
+/// it. For a server that is already listening, lower the limit before it starts
+/// (<see cref="LowerLimit"/>) and fill the table later (<see cref="Exhaust"/>).</para>
 /// </remarks>
 internal sealed unsafe partial class NoDescriptorsLeft : IDisposable
 {
@@ -30,7 +33,7 @@ internal sealed unsafe partial class NoDescriptorsLeft : IDisposable
 
     private readonly ulong _savedCurrent, _savedMaximum;
     private readonly List<int> _filler = new();
-    private readonly long _deadline;
+    private long _deadline;
     private bool _lowered;
 
     /// <param name="spare">Numbers above the highest open descriptor that are filled too (0: the limit is the highest plus one).</param>
@@ -42,19 +45,58 @@ internal sealed unsafe partial class NoDescriptorsLeft : IDisposable
         if (getrlimit(RLIMIT_NOFILE, limits) != 0)
             throw new InvalidOperationException($"getrlimit(RLIMIT_NOFILE) failed: errno {Marshal.GetLastPInvokeError()}");
         (_savedCurrent, _savedMaximum) = (limits[0], limits[1]);
+        _deadline = Environment.TickCount64 + (long)(budget ?? DefaultBudget).TotalMilliseconds;
         if (!exhaust)
-        {
-            _deadline = Environment.TickCount64 + (long)(budget ?? DefaultBudget).TotalMilliseconds;
             return;
-        }
-        EnsureIdleWorkers(IdleWorkers);
-        var highest = Directory.GetFiles("/proc/self/fd").Select(p => int.Parse(Path.GetFileName(p))).Max();
         try
         {
-            limits[0] = (ulong)(highest + 1 + spare);
-            if (setrlimit(RLIMIT_NOFILE, limits) != 0)
-                throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE, {limits[0]}) failed: errno {Marshal.GetLastPInvokeError()}");
-            _lowered = true;
+            EnsureIdleWorkers(IdleWorkers); // before the limit: starting a thread opens a pipe for a moment
+            Lower(spare);
+            Fill(budget);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Lowers the limit to <paramref name="headroom"/> numbers above the highest open descriptor,
+    /// and fills nothing yet: what opens descriptors or arms accepts now does so under the new limit.
+    /// <see cref="Exhaust"/> fills the table later.
+    /// </summary>
+    public static NoDescriptorsLeft LowerLimit(int headroom)
+    {
+        var descriptors = new NoDescriptorsLeft(exhaust: false);
+        try
+        {
+            descriptors.Lower(headroom);
+        }
+        catch
+        {
+            descriptors.Dispose();
+            throw;
+        }
+        return descriptors;
+    }
+
+    /// <summary>
+    /// Fills every free number below the limit (made sure that the thread pool has idle workers
+    /// first) and starts the stretch's budget. <see cref="Free"/> ends it; so does Dispose.
+    /// </summary>
+    public void Exhaust(TimeSpan? budget = null)
+    {
+        if (!_lowered)
+            throw new InvalidOperationException("the limit was not lowered");
+        EnsureIdleWorkers(IdleWorkers);
+        Fill(budget);
+    }
+
+    private void Fill(TimeSpan? budget)
+    {
+        try
+        {
             while (_filler.Count < 100_000)
             {
                 var fd = eventfd(0, O_CLOEXEC);
@@ -70,16 +112,25 @@ internal sealed unsafe partial class NoDescriptorsLeft : IDisposable
         }
         catch
         {
-            Dispose();
+            Free(_filler.Count);
             throw;
         }
         _deadline = Environment.TickCount64 + (long)(budget ?? DefaultBudget).TotalMilliseconds;
     }
 
+    private void Lower(int above)
+    {
+        var highest = Directory.GetFiles("/proc/self/fd").Select(p => int.Parse(Path.GetFileName(p))).Max();
+        var limits = stackalloc ulong[2] { (ulong)(highest + 1 + above), _savedMaximum };
+        if (setrlimit(RLIMIT_NOFILE, limits) != 0)
+            throw new InvalidOperationException($"setrlimit(RLIMIT_NOFILE, {limits[0]}) failed: errno {Marshal.GetLastPInvokeError()}");
+        _lowered = true;
+    }
+
     /// <summary>What is left of the budget (zero once it is spent): the longest a wait may take now.</summary>
     public TimeSpan TimeLeft => TimeSpan.FromMilliseconds(Math.Max(0, _deadline - Environment.TickCount64));
 
-    /// <summary>Closes <paramref name="count"/> of the filling descriptors.</summary>
+    /// <summary>Closes <paramref name="count"/> of the filling descriptors (the limit stays).</summary>
     public void Free(int count)
     {
         for (var i = 0; i < count && _filler.Count > 0; i++)
