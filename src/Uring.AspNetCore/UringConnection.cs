@@ -11,7 +11,8 @@ namespace Uring.AspNetCore;
 /// One accepted TCP connection for Kestrel: its <see cref="Transport"/> is a <see cref="SocketPipe"/>
 /// on the ring that accepted it. <see cref="ConnectionClosed"/> fires when receiving ends (the peer's
 /// FIN or reset, or an abort), as with the Sockets transport; disposing sends what was written
-/// (bounded by <see cref="UringTransportOptions.CloseTimeout"/>) and closes the socket.
+/// (bounded by <see cref="UringTransportOptions.CloseTimeout"/>), closes the socket, and then tells
+/// the listener that a descriptor is free (an accept paused for want of one tries again).
 /// </summary>
 internal sealed class UringConnection : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
@@ -26,10 +27,12 @@ internal sealed class UringConnection : ConnectionContext,
     private string? _id;
     private IDictionary<object, object?>? _items;
     private IDuplexPipe _transport;
+    private Action? _socketClosed;
 
-    private UringConnection(SocketPipe pipe, IPEndPoint? local, IPEndPoint? remote)
+    private UringConnection(SocketPipe pipe, IPEndPoint? local, IPEndPoint? remote, Action? socketClosed)
     {
         _pipe = pipe;
+        _socketClosed = socketClosed;
         _transport = pipe;
         LocalEndPoint = local;
         RemoteEndPoint = remote;
@@ -42,8 +45,10 @@ internal sealed class UringConnection : ConnectionContext,
         _closedFired = FireClosedWhenReceivingEnds();
     }
 
-    /// <summary>Wraps an accepted socket; on failure the socket is closed.</summary>
-    public static UringConnection Create(int fd, Ring ring, BufferRing? receiveBuffers, PipeScheduler sendScheduler, UringTransportOptions options)
+    /// <summary>Wraps an accepted socket; on failure the socket is closed. <paramref name="socketClosed"/>
+    /// is called, on any thread, once the socket has been closed (by <see cref="DisposeAsync"/> or that failure).</summary>
+    public static UringConnection Create(int fd, Ring ring, BufferRing? receiveBuffers, PipeScheduler sendScheduler, UringTransportOptions options,
+        Action? socketClosed)
     {
         IPEndPoint? local = null, remote = null;
         try
@@ -65,9 +70,10 @@ internal sealed class UringConnection : ConnectionContext,
         catch
         {
             NetSocket.Close(fd);
+            socketClosed?.Invoke();
             throw;
         }
-        return new UringConnection(pipe, local, remote);
+        return new UringConnection(pipe, local, remote, socketClosed);
     }
 
     public override string ConnectionId
@@ -110,7 +116,8 @@ internal sealed class UringConnection : ConnectionContext,
     /// <summary>Ends both directions (what was written is still sent), then closes the socket.</summary>
     public override async ValueTask DisposeAsync()
     {
-        await _pipe.DisposeAsync().ConfigureAwait(false);
+        await _pipe.DisposeAsync().ConfigureAwait(false); // the socket is closed when it completes
+        Interlocked.Exchange(ref _socketClosed, null)?.Invoke();
         await _closedFired.ConfigureAwait(false);
     }
 

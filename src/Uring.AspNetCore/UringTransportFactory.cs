@@ -11,6 +11,7 @@ namespace Uring.AspNetCore;
 /// Kestrel's transport over io_uring: binds IPv4/IPv6 TCP endpoints and accepts on them with
 /// multishot accepts, one per ring; each connection is a <see cref="SocketPipe"/> on the ring that
 /// accepted it. The rings are shared by every listener of the factory and live while one does.
+/// When a connection closes, every accept paused for want of descriptors tries again at once.
 /// </summary>
 public sealed class UringTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
@@ -19,12 +20,18 @@ public sealed class UringTransportFactory : IConnectionListenerFactory, IConnect
     private readonly object _gate = new();
     private RingGroup? _rings;
     private int _listeners;
+    private UringConnectionListener[] _bound = []; // replaced, never changed: read without the lock
 
     /// <summary>A factory with the given options (defaults when null).</summary>
     public UringTransportFactory(IOptions<UringTransportOptions>? options = null, ILoggerFactory? loggerFactory = null)
     {
         _options = options?.Value ?? new UringTransportOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.RingCount, "RingCount");
+        var backoff = _options.AcceptBackoff ?? throw new ArgumentNullException("AcceptBackoff");
+        if (backoff.Initial <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException("AcceptBackoff.Initial", backoff.Initial, "The initial accept back-off must be positive.");
+        if (backoff.Maximum < backoff.Initial)
+            throw new ArgumentOutOfRangeException("AcceptBackoff.Maximum", backoff.Maximum, "The maximum accept back-off must be at least the initial one.");
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Uring.AspNetCore");
     }
 
@@ -56,8 +63,21 @@ public sealed class UringTransportFactory : IConnectionListenerFactory, IConnect
             throw;
         }
         var listener = new UringConnectionListener(this, rings, fd, NetSocket.GetLocalEndPoint(fd), _options, _logger);
+        lock (_gate)
+            _bound = [.. _bound, listener];
         listener.Start();
         return ValueTask.FromResult<IConnectionListener>(listener);
+    }
+
+    /// <summary>
+    /// A connection's socket was closed: its descriptor is free, so every accept paused for want of
+    /// one (on any listener: the limit is the process's) tries again now instead of after its
+    /// back-off. Any thread; a few volatile reads when nothing is paused.
+    /// </summary>
+    internal void OnDescriptorFreed()
+    {
+        foreach (var listener in Volatile.Read(ref _bound))
+            listener.RetryPausedAccepts();
     }
 
     private RingGroup AcquireRings()
@@ -71,11 +91,12 @@ public sealed class UringTransportFactory : IConnectionListenerFactory, IConnect
     }
 
     /// <summary>A listener is disposed: the last one takes the rings with it.</summary>
-    internal void ReleaseRings()
+    internal void ReleaseRings(UringConnectionListener listener)
     {
         RingGroup? last = null;
         lock (_gate)
         {
+            _bound = Array.FindAll(_bound, l => l != listener);
             if (--_listeners == 0)
             {
                 last = _rings;

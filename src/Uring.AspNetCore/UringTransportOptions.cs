@@ -47,6 +47,14 @@ public sealed class UringTransportOptions
 
     /// <summary>How long a closing connection may take to send what the application wrote. Default 5 s.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long accepting waits between attempts while the process is out of file descriptors or
+    /// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): <see cref="Uring.AcceptBackoff.Initial"/> first,
+    /// doubling up to <see cref="Uring.AcceptBackoff.Maximum"/>. A connection of the transport that
+    /// closes ends the wait at once, since its descriptor is free. Default 10 ms doubling to 500 ms.
+    /// </summary>
+    public AcceptBackoff AcceptBackoff { get; set; } = new() { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(500) };
 }
 
 /// <summary>Where the application's code resumes when data arrives on a connection.</summary>

@@ -18,6 +18,17 @@ public sealed class FactoryTests
     }
 
     [Fact]
+    public void ABadAcceptBackoff_IsRefusedWhenTheFactoryIsMade()
+    {
+        static UringTransportFactory With(AcceptBackoff? backoff) =>
+            new(Microsoft.Extensions.Options.Options.Create(new UringTransportOptions { AcceptBackoff = backoff! }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => With(new AcceptBackoff { Initial = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => With(new AcceptBackoff { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromMilliseconds(10) }));
+        Assert.Throws<ArgumentNullException>(() => With(null));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), new UringTransportOptions().AcceptBackoff.Maximum);
+    }
+
+    [Fact]
     public async Task APortInUse_IsKestrelsAddressInUseException()
     {
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -43,10 +43,17 @@ public sealed class TestApp : IAsyncDisposable
     /// <summary>Completes when a /wait request has started.</summary>
     public TaskCompletionSource WaitStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public static async Task<TestApp> StartAsync(Transport transport, TimeSpan? shutdownTimeout = null)
+    /// <param name="transport">Sockets, or the ring in one of its configurations.</param>
+    /// <param name="shutdownTimeout">Kestrel's graceful shutdown limit (its default when null).</param>
+    /// <param name="configure">Further ring transport options, applied after the transport's own.</param>
+    /// <param name="logs">Where the app logs (nowhere when null).</param>
+    public static async Task<TestApp> StartAsync(Transport transport, TimeSpan? shutdownTimeout = null,
+        Action<UringTransportOptions>? configure = null, ILoggerProvider? logs = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (logs is not null)
+            builder.Logging.AddProvider(logs);
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         if (shutdownTimeout is { } timeout)
             builder.WebHost.UseShutdownTimeout(timeout);
@@ -57,6 +64,7 @@ public sealed class TestApp : IAsyncDisposable
                 o.RingCount = 1;
                 o.ApplicationScheduling = transport == Transport.RingThreadPool ? UringApplicationScheduling.ThreadPool : UringApplicationScheduling.RingThread;
                 o.UseProvidedBuffers = transport != Transport.RingNoProvidedBuffers;
+                configure?.Invoke(o);
             });
         }
         var app = builder.Build();

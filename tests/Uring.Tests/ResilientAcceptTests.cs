@@ -1,10 +1,7 @@
 using System.Net;
+using Xunit.Sdk;
 
 namespace Uring.Tests;
-
-// Blocking waits on purpose: while the process is out of descriptors, an await could resume on a
-// thread-pool thread the runtime cannot start (it opens a pipe for every new thread).
-#pragma warning disable xUnit1031
 
 /// <summary>
 /// <see cref="ResilientAccept"/> against a real listener on loopback and real clients, with the
@@ -14,121 +11,110 @@ namespace Uring.Tests;
 /// collection), since nothing else in the process can open a file meanwhile.
 /// </summary>
 /// <remarks>
-/// While descriptors are out nothing here may need one: no thread is started (the runtime opens a
-/// pipe for each), no assembly is loaded. The consumer's <c>MoveNextAsync</c> is waited on with a
-/// blocking wait, and clients connect through the ring with sockets made beforehand.
+/// <para>A broken accept must fail these tests, not end the test host. So:</para>
+/// <para>- The ring is a <see cref="RingThreading.CallerThread"/> ring created by the test: its
+/// completions, and so the accept's events, are processed on the test's own thread while it waits
+/// (<see cref="Pump"/>). An exception escaping the accept's completion handling — on a loop thread
+/// it would end the process — is thrown there and fails the test; no other thread takes part.</para>
+/// <para>- While out of descriptors nothing needs one, and nothing is asserted: what happens is
+/// noted, the block is left, and the notes are checked once the limit is restored. Every wait
+/// there is bounded by the stretch's budget (<see cref="NoDescriptorsLeft.TimeLeft"/>): a stretch
+/// that lasts too long would have the runtime abort the process when it must start a thread.</para>
+/// <para>- Every wait is bounded, and cleaning up (the enumeration, the ring) never hides the
+/// failure that made the test end: what goes wrong there is reported when the class is disposed.</para>
 /// </remarks>
 [Collection(SerialCollection.Name)]
 public sealed class ResilientAcceptTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    private static readonly AcceptBackoff Long = new() { Initial = TimeSpan.FromSeconds(30), Maximum = TimeSpan.FromSeconds(30) };
 
-    // Waits while out of descriptors stay short: the test host's own threads (timers, the
-    // thread pool) cannot start then, and the host dies if one has to for long.
-    private static readonly TimeSpan OutLimit = TimeSpan.FromSeconds(1.5);
-
-    private readonly Ring _ring = new();
     private readonly int _listener = NetSocket.OpenTcpListener(new IPEndPoint(IPAddress.Loopback, 0), 64);
     private readonly IPEndPoint _endPoint;
     private readonly List<int> _clients = new();
-    private readonly object _gate = new();
     private readonly List<(string Event, AcceptPauseEventArgs Args)> _events = new();
+    private readonly List<string> _cleanupFailures = new();
+    private Ring? _ring;
+    private bool _completionThrew; // the ring's state is suspect: clean-up waits are kept short
 
-    public ResilientAcceptTests()
-    {
-        _endPoint = NetSocket.GetLocalEndPoint(_listener);
-        // Warm up what the tests use while out of descriptors (code paths, lazily loaded types).
-        using var warm = new NoDescriptorsLeft(exhaust: false);
-        WaitUntil(() => true, TimeSpan.Zero);
-        Assert.False(TryConnect(_listener)); // the failure path too
-        Assert.True(_ring.Timeout(TimeSpan.FromMilliseconds(1)).Wait(Limit));
-    }
+    public ResilientAcceptTests() => _endPoint = NetSocket.GetLocalEndPoint(_listener);
 
     public void Dispose()
     {
-        _ring.Dispose();
         foreach (var fd in _clients)
             NetSocket.Close(fd);
         NetSocket.Close(_listener);
+        if (_cleanupFailures.Count > 0)
+            throw new XunitException("cleaning up failed: " + string.Join("; ", _cleanupFailures));
     }
+
+    private Ring Ring => _ring ?? throw new InvalidOperationException("call OwnRing first");
 
     [Fact]
     public void Out_of_descriptors_the_accept_pauses_reports_it_once_and_accepts_the_waiting_client_once_one_is_free()
     {
-        var accept = Observe(_ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(40) }));
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(40) }));
         var client = NewClient();
-        var enumerator = accept.GetAsyncEnumerator();
-        try
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+
+        // Out of descriptors nothing is asserted: what happens is noted, and checked once they are back.
+        Step next;
+        bool connected, retried, endedWhileOut, pausedWhileOut, acceptedInTime;
+        List<AcceptPauseEventArgs> pausedEvents, retries, resumedWhileOut;
+        using (var exhaustion = new NoDescriptorsLeft(spare: 1))
         {
-            // Out of descriptors nothing is asserted (a failing assertion could not even be
-            // reported): what happens is noted, and checked once descriptors are back.
-            Task<bool> next;
-            bool connected, retried, endedWhileOut, pausedWhileOut, acceptedInTime;
-            List<AcceptPauseEventArgs> pausedEvents, retries, resumedWhileOut;
-            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
-            {
-                next = enumerator.MoveNextAsync().AsTask();
-                connected = TryConnect(client);
-                retried = WaitUntil(() => Count("RetryFailed") >= 4, OutLimit);
-                endedWhileOut = next.IsCompleted;
-                pausedWhileOut = accept.IsPaused;
-                pausedEvents = Events("Paused");
-                retries = Events("RetryFailed");
-                resumedWhileOut = Events("Resumed");
+            next = enumeration.MoveNext();
+            connected = TryConnect(client, exhaustion.TimeLeft);
+            retried = connected && Pump(() => Count("RetryFailed") >= 4, exhaustion.TimeLeft);
+            endedWhileOut = next.IsCompleted;
+            pausedWhileOut = accept.IsPaused;
+            pausedEvents = Events("Paused");
+            retries = Events("RetryFailed");
+            resumedWhileOut = Events("Resumed");
 
-                exhaustion.Free(1);
-                acceptedInTime = WaitUntil(() => next.IsCompleted, OutLimit, next);
-            }
-            Assert.True(connected);
-
-            // (a) It pauses instead of ending, and keeps trying: several attempts fail in turn.
-            Assert.True(retried, $"events: {Describe()}");
-            Assert.False(endedWhileOut, "the enumeration ended while out of descriptors");
-            Assert.True(pausedWhileOut);
-
-            // (b) Reported once, with the cause; the retries report themselves as such.
-            var paused = Assert.Single(pausedEvents);
-            Assert.Empty(resumedWhileOut);
-            Assert.Equal("EMFILE", paused.Error.ErrnoName);
-            Assert.Equal(1, paused.FailedAttempts);
-            Assert.Equal(TimeSpan.FromMilliseconds(10), paused.Backoff);
-            Assert.Equal(Enumerable.Range(2, retries.Count), retries.Select(r => r.FailedAttempts));
-            Assert.Equal(TimeSpan.FromMilliseconds(40), retries[^1].Backoff); // 10, 20, 40, 40…
-            Assert.All(retries, r => Assert.Equal("EMFILE", r.Error.ErrnoName));
-            var pausedAtLeast = retries[^1].PausedFor;
-
-            // (c) A free descriptor: the next attempt accepts the client that waited in the backlog.
-            Assert.True(acceptedInTime, "no connection accepted after a descriptor was freed");
-            Assert.True(next.Result);
-            var accepted = enumerator.Current;
-            try
-            {
-                Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(accepted));
-            }
-            finally
-            {
-                NetSocket.Close(accepted);
-            }
-
-            Assert.False(accept.IsPaused);
-            Assert.Equal(1, Count("Paused"));
-            var resumed = Single("Resumed");
-            Assert.Equal(1 + Count("RetryFailed"), resumed.FailedAttempts);
-            Assert.True(resumed.PausedFor >= pausedAtLeast, $"{resumed.PausedFor} < {pausedAtLeast}");
-            Assert.Equal(TimeSpan.Zero, resumed.Backoff);
-
-            // Accepting goes on normally afterwards.
-            var second = NewClient();
-            Connect(second);
-            var more = enumerator.MoveNextAsync().AsTask();
-            Assert.True(more.Wait(Limit) && more.Result);
-            Assert.Equal(NetSocket.GetLocalEndPoint(second), NetSocket.GetRemoteEndPoint(enumerator.Current));
-            NetSocket.Close(enumerator.Current);
+            exhaustion.Free(1);
+            acceptedInTime = retried && Pump(() => next.IsCompleted, exhaustion.TimeLeft);
         }
-        finally
-        {
-            Assert.True(enumerator.DisposeAsync().AsTask().Wait(Limit));
-        }
+        Assert.True(connected, "the client could not connect (through the ring) while out of descriptors");
+
+        // (a) It pauses instead of ending, and keeps trying: several attempts fail in turn.
+        Assert.False(endedWhileOut, $"the enumeration ended while out of descriptors: {next}");
+        Assert.True(retried, $"fewer than 4 failed retries while out of descriptors; events: {Describe()}");
+        Assert.True(pausedWhileOut, "IsPaused was false while out of descriptors");
+
+        // (b) Reported once, with the cause; the retries report themselves as such.
+        Assert.True(pausedEvents.Count == 1, $"expected one Paused event; events: {Describe()}");
+        var paused = pausedEvents[0];
+        Assert.Empty(resumedWhileOut);
+        Assert.Equal("EMFILE", paused.Error.ErrnoName);
+        Assert.Equal(1, paused.FailedAttempts);
+        Assert.Equal(TimeSpan.FromMilliseconds(10), paused.Backoff);
+        Assert.Equal(Enumerable.Range(2, retries.Count), retries.Select(r => r.FailedAttempts));
+        Assert.Equal(TimeSpan.FromMilliseconds(40), retries[^1].Backoff); // 10, 20, 40, 40…
+        Assert.All(retries, r => Assert.Equal("EMFILE", r.Error.ErrnoName));
+        var pausedAtLeast = retries[^1].PausedFor;
+
+        // (c) A free descriptor: the next attempt accepts the client that waited in the backlog.
+        Assert.True(acceptedInTime, $"no connection accepted after a descriptor was freed; events: {Describe()}");
+        var accepted = enumeration.Accepted(next);
+        Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(accepted));
+
+        Assert.False(accept.IsPaused);
+        Assert.Equal(1, Count("Paused"));
+        var resumed = Single("Resumed");
+        Assert.Equal(1 + Count("RetryFailed"), resumed.FailedAttempts);
+        Assert.True(resumed.PausedFor >= pausedAtLeast, $"{resumed.PausedFor} < {pausedAtLeast}");
+        Assert.Equal(TimeSpan.Zero, resumed.Backoff);
+
+        // Accepting goes on normally afterwards.
+        var second = NewClient();
+        Connect(second);
+        var more = enumeration.MoveNext();
+        Assert.True(Pump(() => more.IsCompleted, Limit), "the connection after the pause was not accepted");
+        Assert.Equal(NetSocket.GetLocalEndPoint(second), NetSocket.GetRemoteEndPoint(enumeration.Accepted(more)));
+
+        enumeration.Dispose();
         Assert.Equal(1, Count("Paused"));
         Assert.Equal(1, Count("Resumed"));
     }
@@ -136,171 +122,192 @@ public sealed class ResilientAcceptTests : IDisposable
     [Fact]
     public void RetryNow_cuts_a_long_back_off_short()
     {
-        var accept = Observe(_ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromSeconds(30), Maximum = TimeSpan.FromSeconds(30) }));
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, Long));
         var client = NewClient();
-        var enumerator = accept.GetAsyncEnumerator();
-        try
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+
+        Step next;
+        bool connected, paused, acceptedDuringBackoff = false, pausedAfterFree = false, acceptedAfterRetry = false;
+        using (var exhaustion = new NoDescriptorsLeft(spare: 1))
         {
-            Task<bool> next;
-            bool connected, paused, acceptedDuringBackoff, pausedAfterFree, acceptedAfterRetry;
-            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
+            next = enumeration.MoveNext();
+            connected = TryConnect(client, exhaustion.TimeLeft);
+            paused = connected && Pump(() => Count("Paused") == 1, exhaustion.TimeLeft);
+            if (paused)
             {
-                next = enumerator.MoveNextAsync().AsTask();
-                connected = TryConnect(client);
-                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
                 exhaustion.Free(1);
-                acceptedDuringBackoff = WaitUntil(() => next.IsCompleted, TimeSpan.FromMilliseconds(300), next);
+                acceptedDuringBackoff = Pump(() => next.IsCompleted, Min(TimeSpan.FromMilliseconds(300), exhaustion.TimeLeft));
                 pausedAfterFree = accept.IsPaused;
 
                 accept.RetryNow();
-                acceptedAfterRetry = WaitUntil(() => next.IsCompleted, OutLimit, next);
+                acceptedAfterRetry = Pump(() => next.IsCompleted, exhaustion.TimeLeft);
             }
-            Assert.True(connected);
-            Assert.True(paused);
-            // The back-off holds: a descriptor is free, yet nothing is tried before it ends.
-            Assert.False(acceptedDuringBackoff);
-            Assert.True(pausedAfterFree);
-            Assert.True(acceptedAfterRetry, "RetryNow did not end the back-off");
-            Assert.True(next.Result);
-            Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(enumerator.Current));
-            NetSocket.Close(enumerator.Current);
-            Assert.Equal(0, Count("RetryFailed"));
-            Assert.Equal(1, Single("Resumed").FailedAttempts);
         }
-        finally
-        {
-            Assert.True(enumerator.DisposeAsync().AsTask().Wait(Limit));
-        }
+        Assert.True(connected, "the client could not connect (through the ring) while out of descriptors");
+        Assert.True(paused, $"no Paused event; events: {Describe()}; the enumeration: {next}");
+        // The back-off holds: a descriptor is free, yet nothing is tried before it ends.
+        Assert.False(acceptedDuringBackoff, "the connection was accepted during the 30 s back-off, before RetryNow");
+        Assert.True(pausedAfterFree, "IsPaused was false during the back-off");
+        Assert.True(acceptedAfterRetry, $"RetryNow did not end the back-off; events: {Describe()}");
+        Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(enumeration.Accepted(next)));
+        Assert.Equal(0, Count("RetryFailed"));
+        Assert.Equal(1, Single("Resumed").FailedAttempts);
     }
 
     [Fact]
     public void RetryNow_without_a_pause_does_nothing()
     {
-        var accept = Observe(_ring.AcceptMultishotResilient(_listener));
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener));
         accept.RetryNow(); // before any enumeration
-        var enumerator = accept.GetAsyncEnumerator();
-        try
-        {
-            var next = enumerator.MoveNextAsync().AsTask();
-            accept.RetryNow();
-            Assert.False(next.Wait(TimeSpan.FromMilliseconds(100)));
-            var client = NewClient();
-            Connect(client);
-            Assert.True(next.Wait(Limit) && next.Result);
-            NetSocket.Close(enumerator.Current);
-            Assert.Empty(Events("Paused"));
-        }
-        finally
-        {
-            Assert.True(enumerator.DisposeAsync().AsTask().Wait(Limit));
-        }
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+        var next = enumeration.MoveNext();
+        accept.RetryNow();
+        Assert.False(Pump(() => next.IsCompleted, TimeSpan.FromMilliseconds(100)), $"the enumeration moved without a client: {next}");
+        var client = NewClient();
+        Connect(client);
+        Assert.True(Pump(() => next.IsCompleted, Limit), "the client was not accepted");
+        enumeration.Accepted(next);
+        Assert.Empty(Events("Paused"));
     }
 
     [Fact]
     public void Cancellation_during_a_back_off_ends_the_enumeration_and_the_timeout()
     {
-        var accept = Observe(_ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromSeconds(30), Maximum = TimeSpan.FromSeconds(30) }));
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, Long));
         using var cts = new CancellationTokenSource();
         var client = NewClient();
-        var enumerator = accept.GetAsyncEnumerator(cts.Token);
-        try
+        var enumeration = new Enumeration(this, accept.GetAsyncEnumerator(cts.Token));
+        using (enumeration)
         {
-            Task<bool> next;
-            bool connected, paused, ended, timeoutGone;
-            int inFlightWhilePaused;
-            using (new NoDescriptorsLeft(spare: 1))
+            Step next;
+            bool connected, paused, ended = false, timeoutGone = false;
+            var inFlightWhilePaused = -1;
+            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
             {
-                next = enumerator.MoveNextAsync().AsTask();
-                connected = TryConnect(client);
-                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
-                inFlightWhilePaused = _ring.InFlight;
-
-                cts.Cancel();
-                ended = WaitUntil(() => next.IsCompleted, OutLimit, next);
-                timeoutGone = WaitUntil(() => _ring.InFlight == 0, OutLimit);
+                next = enumeration.MoveNext();
+                connected = TryConnect(client, exhaustion.TimeLeft);
+                paused = connected && Pump(() => Count("Paused") == 1, exhaustion.TimeLeft);
+                if (paused)
+                {
+                    inFlightWhilePaused = Ring.InFlight;
+                    cts.Cancel();
+                    ended = Pump(() => next.IsCompleted, exhaustion.TimeLeft);
+                    timeoutGone = Pump(() => Ring.InFlight == 0, exhaustion.TimeLeft);
+                }
             }
-            Assert.True(connected);
-            Assert.True(paused);
+            Assert.True(connected, "the client could not connect (through the ring) while out of descriptors");
+            Assert.True(paused, $"no Paused event; events: {Describe()}; the enumeration: {next}");
             Assert.Equal(1, inFlightWhilePaused); // the back-off's timeout, nothing else
             Assert.True(ended, "cancellation did not end the enumeration");
-            var error = Assert.Throws<AggregateException>(() => next.Wait());
-            Assert.IsAssignableFrom<OperationCanceledException>(error.InnerException);
+            Assert.IsAssignableFrom<OperationCanceledException>(Assert.ThrowsAny<Exception>(() => next.Result));
             Assert.True(timeoutGone, "the back-off's timeout is still in the ring");
         }
-        finally
-        {
-            Assert.True(enumerator.DisposeAsync().AsTask().Wait(Limit));
-        }
+        Assert.True(enumeration.Stopped, "the enumeration did not stop");
         Assert.Empty(Events("Resumed"));
 
         // The enumeration has ended: a new one may start, and works.
-        var again = accept.GetAsyncEnumerator();
-        try
-        {
-            var next = again.MoveNextAsync().AsTask();
-            Assert.True(next.Wait(Limit) && next.Result); // the client that waited in the backlog
-            NetSocket.Close(again.Current);
-        }
-        finally
-        {
-            Assert.True(again.DisposeAsync().AsTask().Wait(Limit));
-        }
+        using var again = new Enumeration(this, accept.GetAsyncEnumerator());
+        var first = again.MoveNext();
+        Assert.True(Pump(() => first.IsCompleted, Limit), "the client that waited in the backlog was not accepted");
+        again.Accepted(first);
     }
 
     [Fact]
     public void A_listener_shut_down_while_paused_ends_the_enumeration_normally()
     {
-        var accept = Observe(_ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(20) }));
-        var enumerator = accept.GetAsyncEnumerator();
-        try
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(20) }));
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+        Step next;
+        bool paused, ended = false;
+        var shutdown = -1;
+        using (var exhaustion = new NoDescriptorsLeft(spare: 1))
         {
-            Task<bool> next;
-            bool paused, ended;
-            int shutdown;
-            using (var exhaustion = new NoDescriptorsLeft(spare: 1))
+            next = enumeration.MoveNext();
+            // No client needed: the kernel takes the new fd's number before it waits for a connection.
+            paused = Pump(() => Count("Paused") == 1, exhaustion.TimeLeft);
+            if (paused)
             {
-                next = enumerator.MoveNextAsync().AsTask();
-                paused = WaitUntil(() => Count("Paused") == 1, OutLimit);
                 shutdown = Native.shutdown(_listener, 2 /* SHUT_RDWR */);
                 exhaustion.Free(1);
-                ended = WaitUntil(() => next.IsCompleted, OutLimit, next);
+                ended = Pump(() => next.IsCompleted, exhaustion.TimeLeft);
             }
-            Assert.True(paused);
-            Assert.Equal(0, shutdown);
-            Assert.True(ended, "the enumeration did not end");
-            Assert.False(next.Result);
         }
-        finally
+        Assert.True(paused, $"no Paused event; events: {Describe()}; the enumeration: {next}");
+        Assert.Equal(0, shutdown);
+        Assert.True(ended, $"the enumeration did not end; events: {Describe()}");
+        Assert.False(next.Result);
+    }
+
+    [Fact]
+    public void A_handler_that_throws_ends_the_enumeration_with_its_exception()
+    {
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, Long));
+        var thrown = new InvalidOperationException("the Paused handler failed");
+        accept.Paused += (_, _) => throw thrown;
+        var client = NewClient();
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+        Step next;
+        bool connected, ended = false;
+        using (var exhaustion = new NoDescriptorsLeft(spare: 1))
         {
-            Assert.True(enumerator.DisposeAsync().AsTask().Wait(Limit));
+            next = enumeration.MoveNext();
+            connected = TryConnect(client, exhaustion.TimeLeft);
+            ended = connected && Pump(() => next.IsCompleted, exhaustion.TimeLeft);
         }
+        Assert.True(connected, "the client could not connect (through the ring) while out of descriptors");
+        Assert.True(ended, $"the enumeration did not end; events: {Describe()}");
+        Assert.Same(thrown, Assert.ThrowsAny<Exception>(() => next.Result));
+        Assert.Equal(1, Count("Paused"));
+        Assert.Equal(0, Ring.InFlight); // no back-off left behind
     }
 
     [Fact]
     public void A_second_enumeration_while_one_runs_is_refused_and_bad_back_offs_are_rejected()
     {
-        var accept = _ring.AcceptMultishotResilient(_listener);
+        using var owned = OwnRing();
+        var accept = Ring.AcceptMultishotResilient(_listener);
         Assert.Equal(TimeSpan.FromMilliseconds(10), accept.InitialBackoff);
         Assert.Equal(TimeSpan.FromMilliseconds(250), accept.MaximumBackoff);
-        var first = accept.GetAsyncEnumerator();
-        try
+        using (var first = new Enumeration(this, accept.GetAsyncEnumerator()))
         {
-            _ = first.MoveNextAsync();
+            _ = first.MoveNext();
             Assert.Throws<InvalidOperationException>(() => accept.GetAsyncEnumerator());
         }
-        finally
+        using (new Enumeration(this, accept.GetAsyncEnumerator()))
         {
-            Assert.True(first.DisposeAsync().AsTask().Wait(Limit));
         }
-        Assert.True(accept.GetAsyncEnumerator().DisposeAsync().AsTask().Wait(Limit));
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.Zero }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromMilliseconds(10) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ring.AcceptMultishotResilient(_listener, new AcceptBackoff { Initial = TimeSpan.FromSeconds(1), Maximum = TimeSpan.FromMilliseconds(10) }));
         var notListening = NewClient();
-        Assert.Throws<ArgumentException>(() => _ring.AcceptMultishotResilient(notListening));
+        Assert.Throws<ArgumentException>(() => Ring.AcceptMultishotResilient(notListening));
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// The test's ring: a <see cref="RingThreading.CallerThread"/> ring owned by the calling thread,
+    /// disposed (on that thread) by the returned object. Also warms up what the tests use while out
+    /// of descriptors (code paths, lazily loaded types).
+    /// </summary>
+    private IDisposable OwnRing()
+    {
+        _ring = new Ring(new RingOptions { Threading = RingThreading.CallerThread });
+        using (var warm = new NoDescriptorsLeft(exhaust: false))
+        {
+            Pump(() => true, warm.TimeLeft);
+            Assert.False(TryConnect(_listener, Limit)); // the failure path too
+            var timeout = _ring.Timeout(TimeSpan.FromMilliseconds(1));
+            Assert.True(Pump(() => timeout.IsCompleted, Limit));
+            _ = new Step(new ValueTask<bool>(true)).ToString();
+        }
+        return new RingOwner(this, _ring);
+    }
 
     private ResilientAccept Observe(ResilientAccept accept)
     {
@@ -312,28 +319,36 @@ public sealed class ResilientAcceptTests : IDisposable
 
     private void Record(string name, AcceptPauseEventArgs e)
     {
-        lock (_gate)
-        {
+        lock (_events)
             _events.Add((name, e));
-            Monitor.PulseAll(_gate);
-        }
     }
 
     private List<AcceptPauseEventArgs> Events(string name)
     {
-        lock (_gate)
+        lock (_events)
             return _events.Where(e => e.Event == name).Select(e => e.Args).ToList();
     }
 
-    private int Count(string name) => Events(name).Count;
+    private int Count(string name)
+    {
+        lock (_events)
+            return _events.Count(e => e.Event == name);
+    }
 
     private AcceptPauseEventArgs Single(string name) => Assert.Single(Events(name));
 
     private string Describe()
     {
-        lock (_gate)
-            return string.Join(", ", _events.Select(e => $"{e.Event}({e.Args.Error.ErrnoName}, {e.Args.FailedAttempts})"));
+        lock (_events)
+        {
+            if (_events.Count == 0)
+                return "none";
+            var shown = string.Join(", ", _events.Take(8).Select(e => $"{e.Event}({e.Args.Error.ErrnoName}, {e.Args.FailedAttempts})"));
+            return _events.Count <= 8 ? shown : $"{shown} … ({_events.Count} in all)";
+        }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>A client socket, made while descriptors are still there.</summary>
     private int NewClient()
@@ -344,41 +359,151 @@ public sealed class ResilientAcceptTests : IDisposable
     }
 
     /// <summary>Connects through the ring (needs no descriptor); the connection waits in the listen backlog.</summary>
-    private void Connect(int client) => Assert.True(TryConnect(client));
+    private void Connect(int client) => Assert.True(TryConnect(client, Limit), "the client could not connect");
 
-    /// <summary>As <see cref="Connect"/>, without throwing (for use while out of descriptors).</summary>
-    private bool TryConnect(int client)
+    /// <summary>As <see cref="Connect"/>, false instead of a failed assertion (for use while out of descriptors).</summary>
+    private bool TryConnect(int client, TimeSpan limit)
     {
+        CancelableFuture<int> connect;
         try
         {
-            var connect = _ring.Connect(client, _endPoint);
-            return connect.Wait(OutLimit) && connect.Result == 0;
+            connect = Ring.Connect(client, _endPoint);
         }
-        catch (Exception)
+        catch (UringIOException)
+        {
+            return false;
+        }
+        if (!Pump(() => connect.IsCompleted, limit))
+            return false;
+        try
+        {
+            return connect.Result == 0;
+        }
+        catch (UringIOException)
         {
             return false;
         }
     }
 
     /// <summary>
-    /// Waits for <paramref name="condition"/>, checked when an event is recorded or the
-    /// enumeration's step completes (and every 50 ms): no busy loop, whose hot code would have the
-    /// runtime start a thread to recompile it — impossible while out of descriptors.
+    /// Turns the ring on this thread until <paramref name="condition"/> holds or
+    /// <paramref name="limit"/> has passed: the accept's completions and events are processed here.
+    /// Each turn sleeps in the kernel until a completion comes (at most 50 ms), so there is no busy
+    /// loop (whose hot code would have the runtime start a thread to recompile it, impossible while
+    /// out of descriptors).
     /// </summary>
-    private bool WaitUntil(Func<bool> condition, TimeSpan limit, Task? step = null)
+    /// <exception cref="XunitException">Processing a completion threw: the exception escaped the
+    /// accept's completion handling, which on a ring's loop thread would end the process.</exception>
+    private bool Pump(Func<bool> condition, TimeSpan limit)
     {
-        step?.ContinueWith(static (_, gate) => { lock (gate!) Monitor.PulseAll(gate); }, _gate, TaskContinuationOptions.ExecuteSynchronously);
         var end = Environment.TickCount64 + (long)limit.TotalMilliseconds;
-        lock (_gate)
+        while (!condition())
         {
-            while (!condition())
+            var left = end - Environment.TickCount64;
+            if (left <= 0)
+                return false;
+            try
             {
-                var left = end - Environment.TickCount64;
-                if (left <= 0)
-                    return false;
-                Monitor.Wait(_gate, (int)Math.Min(left, 50));
+                Ring.RunOnce(TimeSpan.FromMilliseconds(Math.Min(left, 50)));
+            }
+            catch (RingDisposedException)
+            {
+                return condition();
+            }
+            catch (Exception e)
+            {
+                _completionThrew = true;
+                throw new XunitException($"processing the ring's completions threw {e.GetType().Name}: {e.Message} " +
+                    "(on a loop thread this would end the process)", e);
             }
         }
         return true;
+    }
+
+    /// <summary>Runs a clean-up step; a failure is noted and reported when the class is disposed,
+    /// so that it never replaces the failure that ended the test.</summary>
+    private void CleanUp(string what, Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (Exception e)
+        {
+            _cleanupFailures.Add($"{what}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Disposes the test's ring on its owner thread, without hiding the test's own failure.</summary>
+    private sealed class RingOwner(ResilientAcceptTests test, Ring ring) : IDisposable
+    {
+        public void Dispose() => test.CleanUp("disposing the ring", ring.Dispose);
+    }
+
+    /// <summary>
+    /// One <c>MoveNextAsync</c>, watched without a continuation (so without a thread): its result
+    /// is taken once, when it has completed, and kept.
+    /// </summary>
+    private sealed class Step(ValueTask<bool> pending)
+    {
+        private Task<bool>? _settled;
+
+        public bool IsCompleted => _settled is not null || pending.IsCompleted;
+
+        /// <summary>True: an fd; false: the enumeration ended. Throws what ended it otherwise.</summary>
+        public bool Result => Settled().GetAwaiter().GetResult();
+
+        private Task<bool> Settled() =>
+            _settled ??= pending.IsCompleted ? pending.AsTask() : throw new InvalidOperationException("the step has not completed");
+
+        /// <summary>What the step came to, for failure messages.</summary>
+        public override string ToString()
+        {
+            if (!IsCompleted)
+                return "still waiting";
+            var settled = Settled();
+            return settled.IsCompletedSuccessfully
+                ? (settled.Result ? "an fd" : "ended")
+                : $"ended with {settled.Exception?.InnerException?.GetType().Name ?? "cancellation"}: {settled.Exception?.InnerException?.Message}";
+        }
+    }
+
+    /// <summary>
+    /// An accept enumeration driven by the test's ring: its steps are <see cref="Step"/>s, accepted
+    /// fds are closed with the clients, and Dispose stops the enumeration within <see cref="Limit"/>.
+    /// </summary>
+    private sealed class Enumeration(ResilientAcceptTests test, IAsyncEnumerator<int> enumerator) : IDisposable
+    {
+        private bool _disposed;
+
+        /// <summary>True once Dispose has seen the enumeration stop.</summary>
+        public bool Stopped { get; private set; }
+
+        public Step MoveNext() => new(enumerator.MoveNextAsync());
+
+        /// <summary>The fd a completed step produced (closed with the clients).</summary>
+        public int Accepted(Step step)
+        {
+            Assert.True(step.Result, "the enumeration ended instead of producing an fd");
+            var fd = enumerator.Current;
+            test._clients.Add(fd); // closed with the clients
+            return fd;
+        }
+
+        public void Dispose()
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            test.CleanUp("stopping the enumeration", () =>
+            {
+                var stop = enumerator.DisposeAsync();
+                var limit = test._completionThrew ? TimeSpan.FromSeconds(1) : Limit;
+                if (!test.Pump(() => stop.IsCompleted, limit))
+                    throw new TimeoutException($"DisposeAsync did not complete within {limit.TotalSeconds} s");
+                stop.GetAwaiter().GetResult();
+                Stopped = true;
+            });
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Uring.Cli;
+using Uring.Cli.Serving;
 
 namespace Uring.Tests;
 
@@ -41,10 +42,24 @@ internal sealed class ServeHarness : IAsyncDisposable
     {
         var harness = new ServeHarness();
         harness._server = Task.Run(() => Program.RunAsync(["serve", .. args, "--port", "0"], harness._output, harness._error, harness._stop.Token));
-        var first = await Task.WhenAny(harness._output.FirstLine, harness._server).WaitAsync(Limit);
-        if (first == harness._server)
-            throw new InvalidOperationException($"the server ended with {await harness._server} before listening: {harness._error}");
-        harness.EndPoint = ParseEndPoint(await harness._output.FirstLine);
+        await harness.WaitForAddressAsync();
+        return harness;
+    }
+
+    private async Task WaitForAddressAsync()
+    {
+        var first = await Task.WhenAny(_output.FirstLine, _server!).WaitAsync(Limit);
+        if (first == _server)
+            throw new InvalidOperationException($"the server ended with {await _server} before listening: {_error}");
+        EndPoint = ParseEndPoint(await _output.FirstLine);
+    }
+
+    /// <summary>Starts a server with <paramref name="settings"/> in this process, as <c>uring serve</c> does (bind to port 0 for a free one).</summary>
+    public static async Task<ServeHarness> StartAsync(ServerSettings settings)
+    {
+        var harness = new ServeHarness();
+        harness._server = Task.Run(() => ServeCommand.RunAsync(settings, harness._output, harness._error, harness._stop.Token));
+        await harness.WaitForAddressAsync();
         return harness;
     }
 

@@ -17,9 +17,10 @@ namespace Uring.Cli.Serving;
 /// <c>Task.Run</c> or a thread-pool timer then fails (Thread.StartCore reports the failed
 /// pipe2 as an OutOfMemoryException). Timers are ring timeouts; stopping is polled.</para>
 /// <para><b>Out of descriptors.</b> EMFILE/ENFILE (or ENOBUFS/ENOMEM) pause the accept
-/// (<see cref="ResilientAccept"/>: re-armed after a back-off of 10 ms doubling to 250 ms; a
-/// closing connection cuts it short). The server says so on stderr (at most once a minute) and
-/// keeps serving its connections; clients wait in the listen backlog meanwhile.</para>
+/// (<see cref="ResilientAccept"/>: re-armed after <see cref="ServerSettings.AcceptBackoff"/>, 10 ms
+/// doubling to 250 ms, or as soon as a connection closes, since its descriptor is then free). The
+/// server says so on stderr (at most once a minute) and keeps serving its connections; clients
+/// wait in the listen backlog meanwhile.</para>
 /// <para><b>Fair buffers.</b> A connection receives either with one-shot buffer-select receives
 /// (<see cref="ReceiveAsync"/>), so it holds at most one ring buffer and asks for the next data
 /// only after it has dealt with the last; or with a bounded multishot receive
@@ -34,7 +35,6 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 {
     private const int ENOBUFS = LinuxErrno.ENOBUFS;
     private static readonly TimeSpan WatchdogTick = TimeSpan.FromMilliseconds(100);
-    private static readonly AcceptBackoff AcceptBackoff = new() { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(250) };
     private static readonly TimeSpan AcceptReportInterval = TimeSpan.FromMinutes(1);
 
     private readonly List<Connection> _connections = new();
@@ -106,7 +106,7 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
 
     private async Task AcceptLoopAsync()
     {
-        _accept = Ring.AcceptMultishotResilient(_listener, AcceptBackoff);
+        _accept = Ring.AcceptMultishotResilient(_listener, Settings.AcceptBackoff);
         _accept.Paused += OnAcceptPaused;
         _accept.Resumed += OnAcceptResumed;
         try
@@ -183,7 +183,8 @@ internal abstract class RingServer(ServerSettings settings, TextWriter log, stri
         NetSocket.Close(connection.Fd);
         connection.StreamStop?.Dispose();
         OnClosed(connection);
-        _accept?.RetryNow(); // a descriptor is free: if accepting is paused, try again now
+        if (_accept is { IsPaused: true })
+            _accept.RetryNow(); // a descriptor is free: accepting tries again now, not after its back-off
     }
 
     // ------------------------------------------------------------------ watchdog

@@ -39,4 +39,12 @@ public sealed record ServerSettings
 
     /// <summary>A connection whose peer takes no data for this long is closed (zero: never).</summary>
     public TimeSpan SendTimeout { get; init; } = DefaultSendTimeout;
+
+    /// <summary>
+    /// Out of file descriptors (or memory), accepting pauses and tries again after
+    /// <see cref="Uring.AcceptBackoff.Initial"/>, doubling up to <see cref="Uring.AcceptBackoff.Maximum"/>;
+    /// a connection that closes ends the wait at once. Default 10 ms doubling to 250 ms. Not a
+    /// command-line option: <c>uring serve</c> keeps the default (tests set a longer one).
+    /// </summary>
+    public AcceptBackoff AcceptBackoff { get; init; } = new() { Initial = TimeSpan.FromMilliseconds(10), Maximum = TimeSpan.FromMilliseconds(250) };
 }
