@@ -156,6 +156,49 @@ public sealed class ResilientAcceptTests : IDisposable
     }
 
     [Fact]
+    public void RetryNow_while_an_attempt_is_in_the_kernel_is_kept_for_the_back_off_that_follows()
+    {
+        using var owned = OwnRing();
+        var accept = Observe(Ring.AcceptMultishotResilient(_listener, Long));
+        // The window: an attempt has failed and its failure is being handled, but no back-off is
+        // pending yet (as when a connection closes while the attempt is in the kernel). A handler
+        // of the first failed retry asks for another then; the accept must not forget it and sit
+        // out the 30 s back-off.
+        var asked = 0;
+        accept.RetryFailed += (_, _) =>
+        {
+            if (Interlocked.Increment(ref asked) == 1)
+                accept.RetryNow();
+        };
+        var client = NewClient();
+        using var enumeration = new Enumeration(this, accept.GetAsyncEnumerator());
+
+        Step next;
+        bool connected, paused, retriedAgain = false, acceptedAfterFree = false;
+        using (var exhaustion = new NoDescriptorsLeft(spare: 1))
+        {
+            next = enumeration.MoveNext();
+            connected = TryConnect(client, exhaustion.TimeLeft);
+            paused = connected && Pump(() => Count("Paused") == 1, exhaustion.TimeLeft);
+            if (paused)
+            {
+                accept.RetryNow(); // ends the 30 s back-off: the attempt after it fails (RetryFailed 1)
+                retriedAgain = Pump(() => Count("RetryFailed") >= 2, Min(TimeSpan.FromMilliseconds(1500), exhaustion.TimeLeft));
+                exhaustion.Free(1);
+                accept.RetryNow();
+                acceptedAfterFree = Pump(() => next.IsCompleted, exhaustion.TimeLeft);
+            }
+        }
+        Assert.True(connected, "the client could not connect (through the ring) while out of descriptors");
+        Assert.True(paused, $"no Paused event; events: {Describe()}; the enumeration: {next}");
+        Assert.True(retriedAgain, $"a RetryNow made while no back-off was pending was lost (the next attempt waits out the 30 s back-off); events: {Describe()}");
+        Assert.Equal(2, Count("RetryFailed")); // then a back-off again: the request was kept once, not forever
+        Assert.True(acceptedAfterFree, $"the client was not accepted once a descriptor was free; events: {Describe()}");
+        Assert.Equal(NetSocket.GetLocalEndPoint(client), NetSocket.GetRemoteEndPoint(enumeration.Accepted(next)));
+        Assert.Equal(3, Single("Resumed").FailedAttempts);
+    }
+
+    [Fact]
     public void RetryNow_without_a_pause_does_nothing()
     {
         using var owned = OwnRing();

@@ -74,8 +74,10 @@ public sealed class ResilientAccept : IAsyncEnumerable<int>
 
     /// <summary>
     /// Ends the current back-off now, so the accept is tried again at once (call it when a
-    /// descriptor has become free, e.g. a connection closed). Does nothing when no back-off is
-    /// pending. Any thread; cheap when there is nothing to do.
+    /// descriptor has become free, e.g. a connection closed). A call that comes while an attempt
+    /// is already in the kernel is kept: if that attempt fails, the next one follows at once
+    /// instead of after the back-off. Does nothing when accepting is not paused. Any thread; cheap
+    /// when there is nothing to do.
     /// </summary>
     public void RetryNow() => Volatile.Read(ref _current)?.RetryNow();
 

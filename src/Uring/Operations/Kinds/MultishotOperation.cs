@@ -469,8 +469,9 @@ internal sealed class MultishotEnumerable<T>(Func<CancellationToken, MultishotSt
 /// With a <see cref="ResilientAccept"/> policy, a last CQE with EMFILE, ENFILE, ENOBUFS or ENOMEM
 /// parks the stream instead of ending it: a ring timeout (no thread, no descriptor) runs for the
 /// back-off, and its CQE — or its cancellation by <see cref="RetryNow"/> — re-arms the request.
-/// The pause state is touched by the thread that reaps the CQEs; only the pending timeout is
-/// shared with <see cref="RetryNow"/> and a stop, under <see cref="_backoffGate"/>.
+/// The pause state is touched by the thread that reaps the CQEs; only the pending timeout, and a
+/// retry asked for while no timeout was pending, are shared with <see cref="RetryNow"/> and a
+/// stop, under <see cref="_backoffGate"/>.
 /// </remarks>
 internal sealed unsafe class MultishotAccept : MultishotStream<int>
 {
@@ -491,6 +492,9 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
     private readonly Lock _backoffGate = new();
     private CancelableFuture<bool> _backoff;
     private volatile bool _backoffPending;
+    // RetryNow came during a pause while an attempt was in the kernel (no timeout to cut short):
+    // if that attempt fails, the back-off that follows ends at once.
+    private bool _retryAsked;
 
     private MultishotAccept(Ring ring, FileDescriptor listenFd, ResilientAccept? policy, CancellationToken token)
         : base(ring, io_uring_op.IORING_OP_ACCEPT, listenFd, token)
@@ -571,6 +575,8 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         if (!_outOfResources)
             return null;
         Volatile.Write(ref _outOfResources, false);
+        lock (_backoffGate)
+            _retryAsked = false; // the pause is over: a retry asked for during it is spent
         return _policy!.OnResumed(_lastErrno, Stopwatch.GetElapsedTime(_pausedSince), _failedAttempts);
     }
 
@@ -603,13 +609,18 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         {
             return false; // re-arming fails the same way and ends the stream
         }
+        bool retryAsked;
         lock (_backoffGate)
         {
+            retryAsked = _retryAsked;
+            _retryAsked = false;
             _backoff = timer;
-            _backoffPending = true;
+            _backoffPending = !retryAsked;
         }
         _backoffWait = timer.AsValueTask();
         _backoffWait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBackoffOver ??= OnBackoffOver);
+        if (retryAsked)
+            CancelBackoff(timer); // a descriptor was freed while the attempt that just failed was in the kernel
         return true;
     }
 
@@ -639,19 +650,30 @@ internal sealed unsafe class MultishotAccept : MultishotStream<int>
         Resume();
     }
 
-    /// <summary>Ends a pending back-off now: the request is re-armed at once. Nothing happens when none is pending.</summary>
+    /// <summary>Ends a pending back-off now: the request is re-armed at once. During a pause with an
+    /// attempt in the kernel, the back-off that follows if that attempt fails ends at once instead.
+    /// Nothing happens when accepting is not paused.</summary>
     internal void RetryNow()
     {
-        if (!_backoffPending)
+        if (!_backoffPending && !IsPaused)
             return;
         CancelableFuture<bool> timer;
         lock (_backoffGate)
         {
             if (!_backoffPending)
+            {
+                if (IsPaused)
+                    _retryAsked = true; // not lost: Park sees it
                 return;
+            }
             _backoffPending = false;
             timer = _backoff;
         }
+        CancelBackoff(timer);
+    }
+
+    private static void CancelBackoff(CancelableFuture<bool> timer)
+    {
         try
         {
             _ = timer.Cancel(); // the timeout's own CQE (cancelled, or fired first) re-arms
