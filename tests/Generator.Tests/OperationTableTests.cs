@@ -110,6 +110,9 @@ public sealed class OperationTableTests
     [InlineData("""{ "name": "Nop", "opcode": "NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "not an IORING_OP_ name")]
     [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "PipeFds" }""", "needs a produce expression")]
     [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [ { "name": "length", "kind": "length", "of": "buffer" } ], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "is not a parameter")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int", "entry": "elsewhere" }""", "entry is 'chain-hand', 'ring-hand' or absent")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int", "pyStream": "Stream" }""", "has no stream")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [ { "name": "backoff", "kind": "backoff" } ], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "only a stream takes")]
     public void A_bad_table_row_is_refused_with_a_message_naming_it(string row, string expected)
     {
         var table = JsonSerializer.Deserialize<OperationTable>($$"""{ "operations": [ {{row}} ] }""")!;
