@@ -93,6 +93,7 @@ public sealed class OperationTableTests
     [InlineData("TimeoutUntilTimestamp", "timeout_until_timestamp")]
     [InlineData("Close", "close_fd")]
     [InlineData("FixedFdInstall", "fixed_fd_install")]
+    [InlineData("AcceptMultishotResilient", "accept_multishot_resilient")]
     public void Python_names_follow_the_one_rule(string csharp, string python) =>
         Assert.Equal(python, Naming.Python(csharp));
 
@@ -118,6 +119,20 @@ public sealed class OperationTableTests
         var table = JsonSerializer.Deserialize<OperationTable>($$"""{ "operations": [ {{row}} ] }""")!;
         var e = Assert.Throws<InvalidOperationException>(() => table.Validate());
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_stream_whose_Ring_method_is_written_by_hand_gets_every_other_surface()
+    {
+        var table = OperationTable.Load(RepoRoot);
+        Assert.Equal("ring-hand", table.Operations.Single(o => o.Name == "AcceptMultishotResilient").Entry);
+        Assert.DoesNotContain("AcceptMultishotResilient", new FacadeEmitter(table).EmitAll()[FacadeEmitter.RingEntryPoints]);
+        Assert.Contains("r.StartStream(token, r.Ring.AcceptMultishotResilient(ScriptArguments.File(listenFd), ScriptArguments.Backoff(backoffInitialNs, backoffMaximumNs)))",
+            new ScriptingEmitter(table).Emit());
+        var python = new PythonEmitter(table).Emit();
+        Assert.Contains("from .stream import ResilientAccept\n", python);
+        Assert.Contains("    def accept_multishot_resilient(self, fd, backoff=None):\n", python);
+        Assert.Contains("*a.backoff(backoff, \"backoff\"), stream=ResilientAccept)\n", python);
     }
 
     [Fact]
