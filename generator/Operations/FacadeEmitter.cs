@@ -161,7 +161,7 @@ internal sealed class FacadeEmitter(OperationTable table)
         text.Append("// takes the buffers and handles it uses, and queues the operation for the ring's owner thread.\n");
         text.Append("public sealed partial class Ring\n{\n");
         var first = true;
-        foreach (var op in table.Operations.Where(o => o.HasRingEntry))
+        foreach (var op in table.Operations.Where(o => o.GeneratesRingEntry))
         {
             if (!first)
                 text.Append('\n');
@@ -193,7 +193,7 @@ internal sealed class FacadeEmitter(OperationTable table)
         text.Append("// Every operation can be a member of a linked chain: each adds the operation and returns its future.\n");
         text.Append("public sealed partial class LinkedChain\n{\n");
         var first = true;
-        foreach (var op in table.Operations.Where(o => o.IsChainable && o.HasRingEntry))
+        foreach (var op in table.Operations.Where(o => o.IsChainable && o.GeneratesRingEntry))
         {
             if (!first)
                 text.Append('\n');

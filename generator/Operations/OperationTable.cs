@@ -51,8 +51,10 @@ internal sealed class OperationTable
                 throw new InvalidOperationException($"operations.json: {op.Name}: a {op.Result} result needs a produce expression.");
             if (op.Errors is not (null or "produce"))
                 throw new InvalidOperationException($"operations.json: {op.Name}: errors is 'produce' or absent.");
-            if (op.Entry is not (null or "chain-hand"))
-                throw new InvalidOperationException($"operations.json: {op.Name}: entry is 'chain-hand' or absent.");
+            if (op.Entry is not (null or "chain-hand" or "ring-hand"))
+                throw new InvalidOperationException($"operations.json: {op.Name}: entry is 'chain-hand', 'ring-hand' or absent.");
+            if (op.PyStream is not null && op.Stream is null)
+                throw new InvalidOperationException($"operations.json: {op.Name}: pyStream names the Python class of a stream, but the operation has no stream.");
             if (op.Core is not (null or "partial"))
                 throw new InvalidOperationException($"operations.json: {op.Name}: core is 'partial' or absent.");
             var parameters = new HashSet<string>(StringComparer.Ordinal);
@@ -62,6 +64,8 @@ internal sealed class OperationTable
                 if (!parameters.Add(p.Name))
                     throw new InvalidOperationException($"operations.json: {op.Name}: parameter '{p.Name}' twice.");
                 _ = ParameterKind.Of(op, p); // throws for an unknown kind or missing options
+                if (p.Kind == "backoff" && op.Stream is null)
+                    throw new InvalidOperationException($"operations.json: {op.Name}: '{p.Name}' is a backoff, which only a stream takes (it has no SQE form).");
                 if (p.Default is not null)
                     seenDefault = true;
                 else if (seenDefault && !p.Optional)
@@ -125,10 +129,14 @@ internal sealed class OperationSpec
     [JsonPropertyName("fallback")] public string? Fallback { get; init; }
     /// <summary>"partial": a hand-written part of the kind adds hooks (see the kind's .cs file).</summary>
     [JsonPropertyName("core")] public string? Core { get; init; }
-    /// <summary>"chain-hand": no Ring entry point; LinkedChain's is written by hand.</summary>
+    /// <summary>"chain-hand": no Ring entry point; LinkedChain's is written by hand. "ring-hand": the C#
+    /// Ring entry point is written by hand (it returns more than the table can say); the C ABI, the
+    /// Python method and the docs are generated as for any other operation.</summary>
     [JsonPropertyName("entry")] public string? Entry { get; init; }
     /// <summary>A multishot stream: the hand-written stream type whose Open(ring, …) the entry point calls.</summary>
     [JsonPropertyName("stream")] public string? Stream { get; init; }
+    /// <summary>Python: the class of <c>uring.stream</c> a stream's method returns (default <c>Stream</c>).</summary>
+    [JsonPropertyName("pyStream")] public string? PyStream { get; init; }
     /// <summary>Scripts get a second C entry point with 32-bit arguments that can also wait for the result (hot paths).</summary>
     [JsonPropertyName("fast")] public bool Fast { get; init; }
     /// <summary>Python: the parameters' order when it differs from C#'s (names as in the table).</summary>
@@ -138,7 +146,10 @@ internal sealed class OperationSpec
 
     public string KindName => Name + "Operation";
     public bool IsStream => Stream is not null;
-    public bool HasRingEntry => Entry is null;
+    /// <summary>A Ring method exists (in C#, generated or hand-written, and in Python).</summary>
+    public bool HasRingEntry => Entry is not "chain-hand";
+    /// <summary>The C# Ring method is generated.</summary>
+    public bool GeneratesRingEntry => Entry is null;
     public string PythonName => Naming.Python(Name);
     public bool IsChainable => Stream is null;
 }

@@ -66,6 +66,7 @@ internal abstract class ParameterKind(OperationSpec operation, ParameterSpec par
         "deadline" => new DeadlineKind(op, p),
         "timestamp" => new TimestampKind(op, p),
         "bufferRing" => new BufferRingKind(op, p),
+        "backoff" => new BackoffKind(op, p),
         _ => throw new InvalidOperationException($"operations.json: {op.Name}: parameter '{p.Name}' has an unknown kind '{p.Kind}'."),
     };
 
@@ -251,4 +252,10 @@ internal sealed class BufferRingKind(OperationSpec op, ParameterSpec p) : Parame
     public override IEnumerable<string> Fields => [$"internal BufferRing {Field} = null!;"];
     public override IEnumerable<string> Clear => [$"{Field} = null!;"];
     public override IEnumerable<string> Checks => [$"ring.CheckBufferRing({Arg}, {NameOf});"];
+}
+
+/// <summary>The wait between retries of a stream that pauses (<c>AcceptBackoff</c>; null: the stream's default). Streams only: it never reaches an SQE.</summary>
+internal sealed class BackoffKind(OperationSpec op, ParameterSpec p) : ParameterKind(op, p)
+{
+    public override string CsType => "AcceptBackoff?";
 }

@@ -22,7 +22,11 @@ internal sealed class PythonEmitter(OperationTable table)
         text.Append("# </auto-generated>\n");
         text.Append("\"\"\"The io_uring operations as Ring and Chain methods, and the ctypes signatures of their C entry points.\"\"\"\n\n");
         text.Append("import os\nfrom ctypes import c_char_p, c_int, c_int64, c_uint32, c_uint64, c_void_p\nfrom threading import get_ident\n\n");
-        text.Append("from .buffer import Buffer\nfrom .future import Future\n\n");
+        text.Append("from .buffer import Buffer\nfrom .future import Future\n");
+        var streamClasses = table.Operations.Where(o => o.PyStream is not null).Select(o => o.PyStream!).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (streamClasses.Count > 0)
+            text.Append($"from .stream import {string.Join(", ", streamClasses)}\n");
+        text.Append('\n');
         text.Append("AT_FDCWD = -100\n");
         text.Append("_new = object.__new__  # a Future without running __init__: the fast paths set its slots\n\n");
 
@@ -157,6 +161,7 @@ internal sealed class PythonEmitter(OperationTable table)
                 "epoch_seconds" => $"a.epoch_seconds({name}, {label})",
                 "monotonic_ns" => $"a.monotonic_ns({name}, {label})",
                 "buffer_ring" => $"a.buffer_ring({name}, {label})",
+                "backoff" => $"*a.backoff({name}, {label})",
                 var other => throw new InvalidOperationException($"No Python conversion for {other}."),
             };
             values.Add(expression);
@@ -193,7 +198,8 @@ internal sealed class PythonEmitter(OperationTable table)
             text.Append($"    def {op.PythonName}({Signature(op, withTimeout: false)}):\n");
             AppendDoc(text, op, "Ring");
             text.Append("        a = self._arguments()\n");
-            text.Append($"        return self._start_stream(\"{Opcode(op)}\", self._native.{op.Name}_nb, a, {Arguments(op)}{convertArg})\n");
+            var streamArg = op.PyStream is null ? "" : $", stream={op.PyStream}";
+            text.Append($"        return self._start_stream(\"{Opcode(op)}\", self._native.{op.Name}_nb, a, {Arguments(op)}{convertArg}{streamArg})\n");
             return;
         }
         text.Append($"    def {op.PythonName}({Signature(op, withTimeout: true)}):\n");

@@ -139,6 +139,9 @@ internal sealed record AbiParameter(IReadOnlyList<(string CsType, string CType, 
                 return new([("long", "int64_t", name + "Ns")], $"ScriptArguments.Monotonic({name}Ns)", [], "", "monotonic_ns");
             case "bufferRing":
                 return new([("nint", "intptr_t", name)], $"ScriptArguments.BufferRing({name})", [], "", "buffer_ring");
+            case "backoff":
+                return new([("long", "int64_t", name + "InitialNs"), ("long", "int64_t", name + "MaximumNs")],
+                    $"ScriptArguments.Backoff({name}InitialNs, {name}MaximumNs)", [], "", "backoff");
             default:
                 throw new InvalidOperationException($"operations.json: {op.Name}: parameter '{p.Name}' ({p.Kind}) has no C ABI form.");
         }

@@ -19,7 +19,7 @@ from .future import BatchFuture, CancelOutcome, Future, gather
 from .resources import (BufferRing, BufferTable, FileTable, PipeFds, ReceivedBuffer, ReceivedMessage, RegisteredBuffer,
                         RegisteredFile, StatxResult)
 from .ring import AT_FDCWD, AcceptedFd, Ring
-from .stream import Stream
+from .stream import AcceptBackoff, AcceptPause, ResilientAccept, Stream
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,7 @@ def runtime_info():
 
 
 __all__ = [
-    "Ring", "Buffer", "Future", "Stream", "Chain", "gather", "BatchFuture", "CancelOutcome", "BufferRing", "ReceivedBuffer", "StatxResult", "AT_FDCWD",
+    "Ring", "Buffer", "Future", "Stream", "ResilientAccept", "AcceptBackoff", "AcceptPause", "Chain", "gather", "BatchFuture", "CancelOutcome", "BufferRing", "ReceivedBuffer", "StatxResult", "AT_FDCWD",
     "FileTable", "RegisteredFile", "BufferTable", "RegisteredBuffer", "PipeFds", "ReceivedMessage", "AcceptedFd",
     "UringError", "UringIOError", "BufferBusyError", "BufferExportedError", "RingClosedError", "OpcodeNotSupportedError",
     "UringArgumentError", "OperationCancelledError", "OperationTimeoutError", "BufferReleasedError",

@@ -191,6 +191,18 @@ class Arguments:
             value = value.timestamp()
         return _nanoseconds(value, name, "the deadline is before 1970", "the year 2262")
 
+    def backoff(self, value, name):
+        """A back-off: None, or an ``(initial, maximum)`` pair of durations in seconds (``uring.AcceptBackoff``),
+        either of which may be None; as nanoseconds, -1 standing for the default."""
+        if value is None:
+            return -1, -1
+        try:
+            initial, maximum = value
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be None or an (initial, maximum) pair of seconds, not {value!r}") from None
+        return (-1 if initial is None else self.seconds(initial, name + ".initial"),
+                -1 if maximum is None else self.seconds(maximum, name + ".maximum"))
+
     def monotonic_ns(self, value, name):
         """A CLOCK_MONOTONIC time in nanoseconds (time.monotonic_ns())."""
         value = _fits(_integer(value, name), _INT64_MIN, _INT64_MAX, name, "int64_t")

@@ -70,6 +70,8 @@ _SIGNATURES = {
     "LeaseView": (c_int, [c_void_p, c_int, _P(c_void_p), _P(c_int)]),
     "LeaseRelease": (c_int, [c_void_p, c_int]),
     "StreamCancel": (c_int, [c_void_p, c_uint64]),
+    "AcceptPauseTake": (c_int, [c_void_p, c_uint64, c_void_p]),
+    "AcceptRetryNow": (c_int, [c_void_p, c_uint64]),
     "FileTableCreate": (c_int, [c_void_p, c_int, _P(c_void_p)]),
     "FileRegister": (c_int, [c_void_p, c_int]),
     "FileRelease": (c_int, [c_void_p, c_int]),
@@ -84,7 +86,7 @@ _SIGNATURES = {
 }
 _NON_BLOCKING = {"Reap", "Submit", "NopBatch", "Cancel", "StatxTake", "DetailTake", "ChainSubmit", "BufferView",
                  "BufferState", "LeaseTake", "LeaseView", "LeaseRelease", "StreamCancel", "RingInFlight",
-                 "CompletionMessage"}
+                 "CompletionMessage", "AcceptPauseTake", "AcceptRetryNow"}
 
 
 def signatures():

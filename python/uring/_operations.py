@@ -10,6 +10,7 @@ from threading import get_ident
 
 from .buffer import Buffer
 from .future import Future
+from .stream import ResilientAccept
 
 AT_FDCWD = -100
 _new = object.__new__  # a Future without running __init__: the fast paths set its slots
@@ -59,6 +60,7 @@ SIGNATURES = {
     "SendMessage": (c_int, [c_void_p, c_void_p, c_uint64, c_int, c_void_p, c_int, c_char_p, c_int, c_int]),
     "ReceiveMessage": (c_int, [c_void_p, c_void_p, c_uint64, c_int, c_void_p, c_int, c_int]),
     "AcceptMultishot": (c_int, [c_void_p, c_uint64, c_int]),
+    "AcceptMultishotResilient": (c_int, [c_void_p, c_uint64, c_int, c_int64, c_int64]),
     "ReceiveMultishot": (c_int, [c_void_p, c_uint64, c_int, c_void_p, c_int]),
     "FixedFdInstall": (c_int, [c_void_p, c_void_p, c_uint64, c_int]),
 }
@@ -117,6 +119,7 @@ PYTHON_NAMES = {
     "SendMessage": "sendmsg",
     "ReceiveMessage": "recvmsg",
     "AcceptMultishot": "accept_multishot",
+    "AcceptMultishotResilient": "accept_multishot_resilient",
     "ReceiveMultishot": "recv_multishot",
     "FixedFdInstall": "fixed_fd_install",
 }
@@ -429,6 +432,11 @@ class RingOperations:
         """Multishot accept (IORING_ACCEPT_MULTISHOT): one armed request yields every incoming connection's fd (close-on-exec; the consumer owns it). Re-armed when the kernel ends it; stops on cancellation, on leaving await foreach (which cancels the request and waits for its last CQE), or when the listener is shut down. Connections accepted but not consumed are closed. (C#: Ring.AcceptMultishot)"""
         a = self._arguments()
         return self._start_stream("ACCEPT", self._native.AcceptMultishot_nb, a, a.fd(fd, "fd"))
+
+    def accept_multishot_resilient(self, fd, backoff=None):
+        """A multishot accept that keeps going when the process runs out of file descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): it pauses, retries after a back-off on a ring timeout (backoff: the first and the longest wait, by default 10 ms doubling to 250 ms), and yields connections again once resources are free. The stream also reports its pauses and can retry at once; otherwise it behaves as AcceptMultishot. (C#: Ring.AcceptMultishotResilient)"""
+        a = self._arguments()
+        return self._start_stream("ACCEPT", self._native.AcceptMultishotResilient_nb, a, a.fd(fd, "fd"), *a.backoff(backoff, "backoff"), stream=ResilientAccept)
 
     def recv_multishot(self, fd, buffer_ring, flags=0):
         """Multishot receive (IORING_RECV_MULTISHOT) with buffers from bufferRing: yields one lease per CQE until the peer closes. Re-armed when the kernel ends it early; on ENOBUFS it re-arms once a lease is returned. Dispose every lease; leases received but not consumed when the enumeration stops are returned. (C#: Ring.ReceiveMultishot)"""

@@ -175,12 +175,12 @@ class Ring(RingOperations):
         fut._temp_buffer = arguments.temp
         return self._submitted(fut)
 
-    def _start_stream(self, opcode, entry, arguments, *values, convert=None):
-        """Starts a multishot operation; its items arrive in a Stream."""
+    def _start_stream(self, opcode, entry, arguments, *values, convert=None, stream=Stream):
+        """Starts a multishot operation; its items arrive in a ``stream`` (Stream or a subclass)."""
         h = self._h()
         token = self._next_token()
         self._check(entry(h, token, *values), opcode)
-        stream = Stream(self, token, opcode, convert)
+        stream = stream(self, token, opcode, convert)
         self._pending[token] = stream
         if self._loop is not None and not self._kick_scheduled:
             self._schedule_kick()

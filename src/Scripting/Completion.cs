@@ -25,4 +25,9 @@ public struct Completion
 
     /// <summary>Set in <see cref="Status"/> for the items of a multishot operation; its last completion lacks it.</summary>
     public const uint MoreFlag = 0x100;
+
+    /// <summary>Set in <see cref="Status"/>, with <see cref="MoreFlag"/>, on a completion that reports what
+    /// happened to a stream rather than an item: for a resilient accept, a pause (<see cref="Result"/> is
+    /// an <see cref="AcceptPauseKind"/>; the details are taken with <see cref="Exports.AcceptPauseTake"/>).</summary>
+    public const uint EventFlag = 0x200;
 }

@@ -409,6 +409,14 @@ public static unsafe partial class Exports
         catch (Exception e) { return ExportGuard.Fail(e); }
     }
 
+    /// <summary><c>int uring_accept_multishot_resilient(intptr_t ring, uint64_t token, int listen_fd, int64_t backoff_initial_ns, int64_t backoff_maximum_ns)</c>: A multishot accept that keeps going when the process runs out of file descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): it pauses, retries after a back-off on a ring timeout (backoff: the first and the longest wait, by default 10 ms doubling to 250 ms), and yields connections again once resources are free. The stream also reports its pauses and can retry at once; otherwise it behaves as AcceptMultishot.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "uring_accept_multishot_resilient")]
+    public static int AcceptMultishotResilient(nint ring, ulong token, int listenFd, long backoffInitialNs, long backoffMaximumNs)
+    {
+        try { var r = ScriptArguments.Ring(ring, token); r.StartStream(token, r.Ring.AcceptMultishotResilient(ScriptArguments.File(listenFd), ScriptArguments.Backoff(backoffInitialNs, backoffMaximumNs))); return 0; }
+        catch (Exception e) { return ExportGuard.Fail(e); }
+    }
+
     /// <summary><c>int uring_receive_multishot(intptr_t ring, uint64_t token, int fd, intptr_t buffer_ring, int flags)</c>: Multishot receive (IORING_RECV_MULTISHOT) with buffers from bufferRing: yields one lease per CQE until the peer closes. Re-armed when the kernel ends it early; on ENOBUFS it re-arms once a lease is returned. Dispose every lease; leases received but not consumed when the enumeration stops are returned.</summary>
     [UnmanagedCallersOnly(EntryPoint = "uring_receive_multishot")]
     public static int ReceiveMultishot(nint ring, ulong token, int fd, nint bufferRing, int flags)

@@ -83,6 +83,19 @@ internal static unsafe class ScriptArguments
     internal static TimeSpan Duration(long nanoseconds) =>
         nanoseconds < 0 ? throw new ArgumentOutOfRangeException(nameof(nanoseconds), nanoseconds, "A duration cannot be negative.") : TimeSpan.FromTicks(nanoseconds / 100);
 
+    /// <summary>A resilient accept's back-off: each wait in nanoseconds, negative for its default; both negative: null (the defaults).</summary>
+    internal static AcceptBackoff? Backoff(long initialNanoseconds, long maximumNanoseconds)
+    {
+        if (initialNanoseconds < 0 && maximumNanoseconds < 0)
+            return null;
+        var backoff = new AcceptBackoff();
+        if (initialNanoseconds >= 0)
+            backoff.Initial = Duration(initialNanoseconds);
+        if (maximumNanoseconds >= 0)
+            backoff.Maximum = Duration(maximumNanoseconds);
+        return backoff; // AcceptMultishotResilient checks it (positive, maximum >= initial)
+    }
+
     internal static DateTimeOffset WallClock(long nanosecondsSinceEpoch) =>
         nanosecondsSinceEpoch < 0
             ? throw new ArgumentOutOfRangeException(nameof(nanosecondsSinceEpoch), nanosecondsSinceEpoch, "The deadline is before 1970.")

@@ -24,6 +24,8 @@ internal sealed unsafe class ScriptRing
     private readonly Dictionary<ulong, Queue<ProvidedBuffer>> _unclaimedLeases = new();
     private readonly Dictionary<int, ProvidedBuffer> _leases = new();
     private readonly Dictionary<ulong, CancellationTokenSource> _streams = new();
+    private readonly Dictionary<ulong, ResilientAccept> _resilientAccepts = new(); // running, by token (RetryAccept)
+    private readonly Dictionary<ulong, Queue<AcceptPauseInfo>> _acceptPauses = new(); // reported, not taken yet
     private readonly Dictionary<ulong, object> _details = new(); // results an int cannot carry, by token
     private Completion[] _queue = new Completion[1024];
     private int _head;
@@ -218,10 +220,65 @@ internal sealed unsafe class ScriptRing
         _ = StreamPump.RunAsync(this, token, source, cts);
     }
 
+    /// <summary>
+    /// Pumps a resilient accept like any stream (this overload is what the generated entry point
+    /// reaches), and reports its pauses as completions under the stream's token, in order with its
+    /// items: <see cref="Completion.MoreFlag"/> | <see cref="Completion.EventFlag"/>, the
+    /// <see cref="AcceptPauseKind"/> as the result, the details taken with <see cref="TakeAcceptPause"/>.
+    /// </summary>
+    /// <remarks>The façade raises the events on the thread that reaps the ring — here the script's
+    /// own thread, inside a reap — so the handlers only queue: the script runs its callbacks when it
+    /// dispatches the completions, outside native code.</remarks>
+    internal void StartStream(ulong token, ResilientAccept accept)
+    {
+        accept.Paused += (_, e) => ReportPause(token, AcceptPauseKind.Paused, e);
+        accept.RetryFailed += (_, e) => ReportPause(token, AcceptPauseKind.RetryFailed, e);
+        accept.Resumed += (_, e) => ReportPause(token, AcceptPauseKind.Resumed, e);
+        lock (_gate)
+            _resilientAccepts[token] = accept;
+        StartStream<int>(token, accept);
+    }
+
+    private void ReportPause(ulong token, AcceptPauseKind kind, AcceptPauseEventArgs e)
+    {
+        lock (_gate)
+        {
+            if (!_acceptPauses.TryGetValue(token, out var queue))
+                _acceptPauses[token] = queue = new Queue<AcceptPauseInfo>();
+            queue.Enqueue(AcceptPauseInfo.From(kind, e));
+        }
+        Deliver(token, (int)kind, Completion.MoreFlag | Completion.EventFlag, null);
+    }
+
+    /// <summary>The oldest pause reported under <paramref name="token"/> and not taken yet (one per event completion).</summary>
+    internal AcceptPauseInfo TakeAcceptPause(ulong token)
+    {
+        lock (_gate)
+        {
+            if (!_acceptPauses.TryGetValue(token, out var queue) || !queue.TryDequeue(out var info))
+                throw new ArgumentException($"No accept pause is waiting for token {token}.", nameof(token));
+            if (queue.Count == 0)
+                _acceptPauses.Remove(token);
+            return info;
+        }
+    }
+
+    /// <summary>Cuts the back-off of the resilient accept running under <paramref name="token"/> short; nothing when it has ended or is not paused.</summary>
+    internal void RetryAccept(ulong token)
+    {
+        ResilientAccept? accept;
+        lock (_gate)
+            _resilientAccepts.TryGetValue(token, out accept);
+        accept?.RetryNow();
+    }
+
     internal void EndStream(ulong token, CancellationTokenSource cts)
     {
         lock (_gate)
+        {
             _streams.Remove(token);
+            _resilientAccepts.Remove(token); // its pauses stay until taken: their completions may still be queued
+        }
         cts.Dispose();
     }
 

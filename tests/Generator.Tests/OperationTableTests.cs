@@ -93,6 +93,7 @@ public sealed class OperationTableTests
     [InlineData("TimeoutUntilTimestamp", "timeout_until_timestamp")]
     [InlineData("Close", "close_fd")]
     [InlineData("FixedFdInstall", "fixed_fd_install")]
+    [InlineData("AcceptMultishotResilient", "accept_multishot_resilient")]
     public void Python_names_follow_the_one_rule(string csharp, string python) =>
         Assert.Equal(python, Naming.Python(csharp));
 
@@ -110,11 +111,28 @@ public sealed class OperationTableTests
     [InlineData("""{ "name": "Nop", "opcode": "NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "not an IORING_OP_ name")]
     [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "PipeFds" }""", "needs a produce expression")]
     [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [ { "name": "length", "kind": "length", "of": "buffer" } ], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "is not a parameter")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int", "entry": "elsewhere" }""", "entry is 'chain-hand', 'ring-hand' or absent")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [], "prep": ["io_uring_prep_nop(sqe)"], "result": "int", "pyStream": "Stream" }""", "has no stream")]
+    [InlineData("""{ "name": "Nop", "opcode": "IORING_OP_NOP", "doc": "d", "params": [ { "name": "backoff", "kind": "backoff" } ], "prep": ["io_uring_prep_nop(sqe)"], "result": "int" }""", "only a stream takes")]
     public void A_bad_table_row_is_refused_with_a_message_naming_it(string row, string expected)
     {
         var table = JsonSerializer.Deserialize<OperationTable>($$"""{ "operations": [ {{row}} ] }""")!;
         var e = Assert.Throws<InvalidOperationException>(() => table.Validate());
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_stream_whose_Ring_method_is_written_by_hand_gets_every_other_surface()
+    {
+        var table = OperationTable.Load(RepoRoot);
+        Assert.Equal("ring-hand", table.Operations.Single(o => o.Name == "AcceptMultishotResilient").Entry);
+        Assert.DoesNotContain("AcceptMultishotResilient", new FacadeEmitter(table).EmitAll()[FacadeEmitter.RingEntryPoints]);
+        Assert.Contains("r.StartStream(token, r.Ring.AcceptMultishotResilient(ScriptArguments.File(listenFd), ScriptArguments.Backoff(backoffInitialNs, backoffMaximumNs)))",
+            new ScriptingEmitter(table).Emit());
+        var python = new PythonEmitter(table).Emit();
+        Assert.Contains("from .stream import ResilientAccept\n", python);
+        Assert.Contains("    def accept_multishot_resilient(self, fd, backoff=None):\n", python);
+        Assert.Contains("*a.backoff(backoff, \"backoff\"), stream=ResilientAccept)\n", python);
     }
 
     [Fact]
