@@ -79,8 +79,8 @@ def open_fds():
 
 
 def warm_up(ring, ls):
-    """Runs the paths a pause takes once with descriptors to spare: the runtime may load code from
-    disk the first time (which needs a descriptor)."""
+    """Runs an accept and a timeout once with descriptors to spare: through hostfxr the runtime
+    loads code from disk for a ring's first operation (which needs a descriptor)."""
     with ring.accept_multishot_resilient(ls) as stream:
         c = socket.create_connection(ls.getsockname())
         os.close(next(stream))
