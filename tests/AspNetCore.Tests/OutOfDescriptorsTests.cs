@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -41,71 +40,15 @@ public sealed class OutOfDescriptorsTests
         // What runs while out of descriptors runs once before (a request and its answer; the close
         // comes after descriptors are free again). No connection closes before: the server might
         // close its socket only once the table is full, and the accept take that descriptor.
-        using var closing = NewClient();
+        using var closing = CloseWhilePaused.NewClient();
         closing.Connect(endPoint);
-        Assert.StartsWith("HTTP/1.1 200", Ask(closing));
-        using var waiting = NewClient();
+        Assert.StartsWith("HTTP/1.1 200", CloseWhilePaused.Ask(closing, Hello));
+        using var waiting = CloseWhilePaused.NewClient();
 
-        bool paused = false, answeredBeforeClose = false, answered = false;
-        string? failure = null, answer = null;
-        var tookAfterClose = TimeSpan.Zero;
-        descriptors.Exhaust();
-        try
-        {
-            waiting.Connect(endPoint); // the kernel completes it; it waits in the backlog
-            waiting.Send(Hello);
-            paused = logs.Paused.Wait(descriptors.TimeLeft);
-            if (paused)
-            {
-                // Descriptors are free again, but the accept waits out its back-off...
-                descriptors.Free(int.MaxValue);
-                answeredBeforeClose = waiting.Poll(Microseconds(Min(TimeSpan.FromMilliseconds(300), descriptors.TimeLeft)), SelectMode.SelectRead);
-                // ... until a connection of the transport closes.
-                var watch = Stopwatch.StartNew();
-                closing.Close();
-                answered = waiting.Poll(Microseconds(descriptors.TimeLeft), SelectMode.SelectRead);
-                tookAfterClose = watch.Elapsed;
-                if (answered)
-                    answer = Receive(waiting);
-            }
-        }
-        catch (SocketException e)
-        {
-            failure = $"{e.SocketErrorCode}: {e.Message}";
-        }
-        finally
-        {
-            descriptors.Free(int.MaxValue);
-        }
-        Assert.Null(failure);
-        Assert.True(paused, $"accepting did not pause while out of descriptors; the transport logged: {logs}");
-        Assert.False(answeredBeforeClose, "the waiting client was accepted during the 30 s back-off, before any connection closed");
-        Assert.True(answered, $"the waiting client was not accepted within {tookAfterClose.TotalSeconds:F1} s of a connection closing " +
-            $"(the back-off is 30 s); the transport logged: {logs}");
-        Assert.StartsWith("HTTP/1.1 200", answer);
+        CloseWhilePaused.Run(descriptors, endPoint, closing, waiting, Hello, limit => logs.Paused.Wait(limit))
+            .Check("HTTP/1.1 200", () => $"the transport logged: {logs}");
         Assert.True(logs.Resumed.Wait(TimeSpan.FromSeconds(10)), $"no 'resumed' message; the transport logged: {logs}");
     }
-
-    private static Socket NewClient() => new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-
-    /// <summary>One GET /hello, answered within 10 s: the response's first bytes.</summary>
-    private static string Ask(Socket client)
-    {
-        client.Send(Hello);
-        Assert.True(client.Poll(Microseconds(TimeSpan.FromSeconds(10)), SelectMode.SelectRead), "no answer within 10 s");
-        return Receive(client);
-    }
-
-    private static string Receive(Socket client)
-    {
-        var buffer = new byte[4096];
-        var n = client.Receive(buffer);
-        return Encoding.ASCII.GetString(buffer, 0, n);
-    }
-
-    private static int Microseconds(TimeSpan t) => (int)Math.Max(1, Math.Min(int.MaxValue, t.TotalMicroseconds));
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>Records what the transport logs (category Uring.AspNetCore), without needing a descriptor.</summary>
     private sealed class TransportLog : ILoggerProvider, ILogger
