@@ -168,9 +168,7 @@ internal sealed unsafe class ScriptRing
     {
         lock (_gate)
         {
-            if (!_unclaimedLeases.TryGetValue(token, out var queue))
-                _unclaimedLeases[token] = queue = new Queue<ProvidedBuffer>();
-            queue.Enqueue(lease);
+            EnqueueFor(_unclaimedLeases, token, lease);
         }
     }
 
@@ -179,10 +177,8 @@ internal sealed unsafe class ScriptRing
     {
         lock (_gate)
         {
-            if (!_unclaimedLeases.TryGetValue(token, out var queue) || !queue.TryDequeue(out var lease))
+            if (!TryTakeFor(_unclaimedLeases, token, out var lease))
                 throw new ArgumentException($"No received buffer is waiting for token {token}.", nameof(token));
-            if (queue.Count == 0)
-                _unclaimedLeases.Remove(token);
             var id = ++_lastLeaseId;
             _leases[id] = lease;
             return id;
@@ -243,9 +239,7 @@ internal sealed unsafe class ScriptRing
     {
         lock (_gate)
         {
-            if (!_acceptPauses.TryGetValue(token, out var queue))
-                _acceptPauses[token] = queue = new Queue<AcceptPauseInfo>();
-            queue.Enqueue(AcceptPauseInfo.From(kind, e));
+            EnqueueFor(_acceptPauses, token, AcceptPauseInfo.From(kind, e));
         }
         Deliver(token, (int)kind, Completion.MoreFlag | Completion.EventFlag, null);
     }
@@ -255,10 +249,8 @@ internal sealed unsafe class ScriptRing
     {
         lock (_gate)
         {
-            if (!_acceptPauses.TryGetValue(token, out var queue) || !queue.TryDequeue(out var info))
+            if (!TryTakeFor(_acceptPauses, token, out var info))
                 throw new ArgumentException($"No accept pause is waiting for token {token}.", nameof(token));
-            if (queue.Count == 0)
-                _acceptPauses.Remove(token);
             return info;
         }
     }
@@ -270,6 +262,27 @@ internal sealed unsafe class ScriptRing
         lock (_gate)
             _resilientAccepts.TryGetValue(token, out accept);
         accept?.RetryNow();
+    }
+
+    /// <summary>Appends <paramref name="item"/> to <paramref name="token"/>'s queue in <paramref name="queues"/> (under <see cref="_gate"/>).</summary>
+    private static void EnqueueFor<T>(Dictionary<ulong, Queue<T>> queues, ulong token, T item)
+    {
+        if (!queues.TryGetValue(token, out var queue))
+            queues[token] = queue = new Queue<T>();
+        queue.Enqueue(item);
+    }
+
+    /// <summary>Takes the oldest item of <paramref name="token"/>'s queue, dropping the queue once empty (under <see cref="_gate"/>).</summary>
+    private static bool TryTakeFor<T>(Dictionary<ulong, Queue<T>> queues, ulong token, out T item)
+    {
+        if (!queues.TryGetValue(token, out var queue) || !queue.TryDequeue(out item!))
+        {
+            item = default!;
+            return false;
+        }
+        if (queue.Count == 0)
+            queues.Remove(token);
+        return true;
     }
 
     internal void EndStream(ulong token, CancellationTokenSource cts)
